@@ -1,0 +1,5 @@
+import sys
+
+from neurotp.cli import main
+
+sys.exit(main())
