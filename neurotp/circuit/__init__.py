@@ -1,0 +1,52 @@
+"""Circuit description (NumPy only; never imports an engine)."""
+
+from neurotp.circuit.activations import ACTIVATIONS, activation
+from neurotp.circuit.compiled import Compiled, State, compile_circuit
+from neurotp.circuit.io import (
+    CircuitFormatError,
+    apply_overrides,
+    circuit_from_dict,
+    circuit_to_yaml,
+    load_circuit,
+    save_circuit,
+)
+from neurotp.circuit.protocol import Drive, encode_labels, make_drive
+from neurotp.circuit.spec import (
+    Circuit,
+    Population,
+    Projection,
+    Protocol,
+    Rule,
+    TargetTerm,
+    Trace,
+    WeightInit,
+)
+from neurotp.circuit.validate import RULE_KINDS, CircuitError, validate
+
+__all__ = [
+    "ACTIVATIONS",
+    "RULE_KINDS",
+    "Circuit",
+    "CircuitError",
+    "CircuitFormatError",
+    "Compiled",
+    "Drive",
+    "Population",
+    "Projection",
+    "Protocol",
+    "Rule",
+    "State",
+    "TargetTerm",
+    "Trace",
+    "WeightInit",
+    "activation",
+    "apply_overrides",
+    "circuit_from_dict",
+    "circuit_to_yaml",
+    "compile_circuit",
+    "encode_labels",
+    "load_circuit",
+    "make_drive",
+    "save_circuit",
+    "validate",
+]

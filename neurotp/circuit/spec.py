@@ -1,0 +1,179 @@
+"""The circuit description: populations, projections, traces, plasticity rules, protocol.
+
+Plain dataclasses that know nothing about any engine. Build them in Python or load them from
+YAML (:mod:`neurotp.circuit.io`); :func:`neurotp.circuit.validate.validate` checks them.
+Units: time in milliseconds, rates dimensionless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ROLES: tuple[str, ...] = ("hidden", "input", "label")
+MODELS: tuple[str, ...] = ("rate", "poisson", "lif")
+INIT_KINDS: tuple[str, ...] = ("normal", "uniform", "identity", "zeros", "constant")
+
+
+@dataclass
+class Population:
+    """A group of rate units: τ·dr/dt = −r + φ(Σ W·r_pre(t − d) + b + σ·ξ).
+
+    ``role="input"`` units are set to the stimulus; ``role="label"`` units are clamped to the
+    label while training and run free (by their own inputs) while testing. ``model`` is
+    ``rate`` (every engine) or ``poisson``/``lif`` (spiking units whose rates follow the rate
+    model; Brian2 engine only).
+    """
+
+    name: str
+    size: int
+    activation: str = "tanh"
+    tau: float = 1.0
+    bias: float = 0.0
+    noise: float = 0.0
+    role: str = "hidden"
+    model: str = "rate"
+
+
+@dataclass
+class WeightInit:
+    """Seeded weight initialisation. ``scale`` is the std (normal), half-width (uniform),
+    diagonal value (identity) or value (constant); normal/uniform are divided by √n_pre
+    when ``fan_in`` is true."""
+
+    kind: str = "normal"
+    scale: float = 1.0
+    fan_in: bool = True
+
+
+@dataclass
+class Projection:
+    """Synapses from ``pre`` to ``post`` carrying ``delay`` ms. ``tie`` names another
+    projection whose weight matrix this one shares (same shape); a tied projection has no
+    init of its own."""
+
+    name: str
+    pre: str
+    post: str
+    delay: float = 0.0
+    init: WeightInit = field(default_factory=WeightInit)
+    tie: str | None = None
+
+
+@dataclass
+class Trace:
+    """Exponential moving average x̄ of a population's rate, delayed by ``delay`` ms:
+    τ_trace·dx̄/dt = r(t − delay) − x̄."""
+
+    name: str
+    population: str
+    tau: float
+    delay: float = 0.0
+
+
+@dataclass
+class TargetTerm:
+    """One loop's target for the prediction rule, weighted by ``weight``."""
+
+    population: str
+    weight: float = 1.0
+
+
+@dataclass
+class Rule:
+    """A plasticity rule acting on one projection's weights (and optionally the post bias).
+
+    kinds (Δ per step = lr·dt·term, only while the window is open, then clipped to bounds):
+
+    - ``prediction`` (section 8): Σₖ cₖ·(Tₖ·x̄ − p·x); p = post rate, x = delayed pre rate,
+      x̄ = ``pre_trace``, Tₖ = ``targets`` (one per loop; their contributions add).
+    - ``reconstruction`` (section 8): (p̄ᶠ − pʳ)·x; pʳ = post rate, p̄ᶠ = ``forward_trace``.
+    - ``delta``: (T − p)·x with T = ``targets[0]``.
+    - ``oja``: Oja's subspace rule p·(x − Wᵀp).
+    - ``recirculation`` (Hinton & McClelland 1988): (p̄ − p)·x with p̄ = ``post_trace``.
+    """
+
+    name: str
+    kind: str
+    projection: str
+    lr: float
+    window: tuple[float, float] | None = None
+    bounds: tuple[float, float] | None = None
+    bias: bool = False
+    targets: list[TargetTerm] = field(default_factory=list)
+    pre_trace: str | None = None
+    forward_trace: str | None = None
+    post_trace: str | None = None
+
+
+@dataclass
+class Protocol:
+    """How samples are presented: each for ``present`` ms, then ``gap`` ms of silence.
+
+    ``input`` populations get the sample (plus Gaussian ``input_noise`` in training);
+    ``label`` is clamped to ``label_on``/``label_off`` during training only; the class is the
+    argmax of ``readout``'s mean rate over ``readout_window`` (ms from onset);
+    ``reconstruction`` names a population whose mean rate over the readout window is
+    compared with the input (reconstruction error).
+    """
+
+    dt: float = 1.0
+    present: float = 20.0
+    gap: float = 0.0
+    input: str = "X"
+    label: str | None = None
+    readout: str | None = None
+    reconstruction: str | None = None
+    readout_window: tuple[float, float] | None = None
+    input_noise: float = 0.0
+    label_on: float = 1.0
+    label_off: float = 0.0
+    dataset: str = "digits"
+    epochs: int = 1
+    n_train: int | None = None
+    n_test: int | None = None
+    checkpoint_every: int = 0
+
+
+@dataclass
+class Circuit:
+    """A whole circuit: the thing every engine runs."""
+
+    name: str
+    populations: list[Population]
+    projections: list[Projection] = field(default_factory=list)
+    traces: list[Trace] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    protocol: Protocol = field(default_factory=Protocol)
+    seed: int = 0
+    description: str = ""
+
+    # --- lookups -----------------------------------------------------------------------
+    def population(self, name: str) -> Population:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def projection(self, name: str) -> Projection:
+        for p in self.projections:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def trace(self, name: str) -> Trace:
+        for t in self.traces:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (lists, dicts, numbers, strings) for YAML and JSON."""
+        d = asdict(self)
+        for r in d["rules"]:
+            for key in ("window", "bounds"):
+                if r[key] is not None:
+                    r[key] = list(r[key])
+        if d["protocol"]["readout_window"] is not None:
+            d["protocol"]["readout_window"] = list(d["protocol"]["readout_window"])
+        return d

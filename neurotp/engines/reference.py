@@ -1,0 +1,163 @@
+"""The reference engine: plain NumPy, one step at a time, written to be obviously right.
+
+It is the ground truth the other engines are tested against. Each step of simulated time:
+
+1. clamp: input units take the stimulus (0 during the gap); label units take the label when
+   clamped (training), otherwise they run free;
+2. write r(t) into the ring buffer ``hist[t % L]``;
+3. input current of each projection: W · r_pre(t − d) (read from the ring buffer), plus bias
+   and σ·ξ(t);
+4. plasticity: every open rule adds lr·dt·term to its weights, in declaration order;
+5. traces: x̄ += dt/τ_trace · (r(t − delay) − x̄);
+6. rates of free units: r += dt/τ · (−r + φ(I));
+7. stop with :class:`DivergenceError` if a rate is not finite.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurotp.circuit.activations import ACTIVATION_CODES, activation
+from neurotp.circuit.compiled import Compiled, State
+from neurotp.circuit.protocol import Drive
+from neurotp.engines.base import BlockResult, Engine
+
+_PHI = {code: activation(name) for name, code in ACTIVATION_CODES.items()}
+
+
+class ReferenceEngine(Engine):
+    name = "reference"
+
+    def __init__(self, comp: Compiled, dtype: type = np.float64, state: State | None = None):
+        if np.dtype(dtype) != np.float64:
+            raise ValueError("dtype: the reference engine runs float64 only; allowed: float64")
+        super().__init__(comp, dtype, state)
+
+    # ---- one step ------------------------------------------------------------------------
+    def _step(self, stim_row, label_row, clamp, noise_row, open_rules) -> None:
+        c, s = self.comp, self.state
+        r = s.r
+        L = c.hist_len
+        inp = slice(c.input_off, c.input_off + c.input_n)
+        r[inp] = stim_row
+        clamped = np.zeros(c.n_units, dtype=bool)
+        clamped[inp] = True
+        if clamp and label_row is not None:
+            lab = slice(c.label_off, c.label_off + c.label_n)
+            r[lab] = label_row
+            clamped[lab] = True
+
+        s.hist[s.t % L] = r
+
+        def delayed(off: int, n: int, d: int) -> np.ndarray:
+            return s.hist[(s.t - d) % L, off : off + n]
+
+        current = s.b.copy()
+        for p in range(len(c.proj_names)):
+            x = delayed(c.proj_pre_off[p], c.proj_pre_n[p], c.proj_delay[p])
+            w = self._matrix(p)
+            post = slice(c.proj_post_off[p], c.proj_post_off[p] + c.proj_post_n[p])
+            current[post] += w @ x
+        current[c.noise_idx] += c.unit_sigma[c.noise_idx] * noise_row
+
+        for k in np.nonzero(open_rules)[0]:
+            self._apply_rule(int(k), delayed)
+
+        for i in range(len(c.trace_names)):
+            src = delayed(c.tr_src_off[i], c.tr_n[i], c.tr_delay[i])
+            tr = s.tr[c.tr_off[i] : c.tr_off[i] + c.tr_n[i]]
+            tr += c.tr_alpha[i] * (src - tr)
+
+        phi = np.empty(c.n_units)
+        for code, f in _PHI.items():
+            m = c.unit_act == code
+            phi[m] = f(current[m])
+        new = r + c.unit_alpha * (-r + phi)
+        r[~clamped] = new[~clamped]
+        s.t += 1
+        bad = ~np.isfinite(r)
+        if bad.any():
+            raise self._divergence(s.t, int(np.nonzero(bad)[0][0]))
+
+    def _matrix(self, p: int) -> np.ndarray:
+        c = self.comp
+        n = int(c.proj_post_n[p] * c.proj_pre_n[p])
+        off = int(c.proj_w_off[p])
+        return self.state.w[off : off + n].reshape(int(c.proj_post_n[p]), int(c.proj_pre_n[p]))
+
+    def _apply_rule(self, k: int, delayed) -> None:
+        c, s = self.comp, self.state
+        p = int(c.rule_proj[k])
+        w = self._matrix(p)
+        x = delayed(c.proj_pre_off[p], c.proj_pre_n[p], c.proj_delay[p])
+        post = slice(c.proj_post_off[p], c.proj_post_off[p] + c.proj_post_n[p])
+        y = s.r[post]
+        kind = c.rule_kind[k]
+        eta = c.rule_eta[k]
+        trace = None
+        if c.rule_trace[k] >= 0:
+            i = c.rule_trace[k]
+            trace = s.tr[c.tr_off[i] : c.tr_off[i] + c.tr_n[i]]
+        if kind == 0:  # prediction: sum_k c_k (T_k xbar - p x)
+            dw = np.zeros_like(w)
+            db = np.zeros_like(y)
+            for j in range(c.tgt_ptr[k], c.tgt_ptr[k + 1]):
+                target = s.r[c.tgt_off[j] : c.tgt_off[j] + len(y)]
+                dw += c.tgt_w[j] * (np.outer(target, trace) - np.outer(y, x))
+                db += c.tgt_w[j] * (target - y)
+        elif kind == 1:  # reconstruction: (pbar_f - p_r) x
+            dw = np.outer(trace - y, x)
+            db = trace - y
+        elif kind == 2:  # delta: (T - p) x
+            j = c.tgt_ptr[k]
+            target = s.r[c.tgt_off[j] : c.tgt_off[j] + len(y)]
+            dw = np.outer(target - y, x)
+            db = target - y
+        elif kind == 3:  # oja (subspace): p (x - W^T p)
+            dw = np.outer(y, x - w.T @ y)
+            db = np.zeros_like(y)
+        else:  # recirculation: (pbar - p) x
+            dw = np.outer(trace - y, x)
+            db = trace - y
+        w += eta * dw
+        if c.rule_bias[k]:
+            s.b[post] += eta * db
+        if np.isfinite(c.rule_lo[k]) or np.isfinite(c.rule_hi[k]):
+            np.clip(w, c.rule_lo[k], c.rule_hi[k], out=w)
+
+    # ---- a block of presentations ------------------------------------------------------------
+    def run(
+        self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
+    ) -> BlockResult:
+        c = self.comp
+        spp = c.steps_per_presentation
+        n_pres = drive.n_presentations
+        means = np.zeros((n_pres, c.n_units))
+        r0, r1 = c.readout_win
+        records = []
+        step_open = c.rules_active(np.arange(spp))
+        zero_in = np.zeros(c.input_n)
+        g = 0
+        for i in range(n_pres):
+            label_row = None if drive.labels is None else drive.labels[i]
+            for k in range(spp):
+                presenting = k < c.present_steps
+                self._step(
+                    drive.stim[i] if presenting else zero_in,
+                    label_row,
+                    drive.clamp and presenting,
+                    drive.noise[g],
+                    step_open[k]
+                    if (drive.learn and presenting)
+                    else np.zeros(len(c.rule_names), bool),
+                )
+                # the rate after the step is r(t+1); readout windows count post-step rates
+                if r0 <= k < r1:
+                    means[i] += self.state.r
+                if record_every and (g % record_every == 0):
+                    units = record_units if record_units is not None else slice(None)
+                    records.append(self.state.r[units].copy())
+                g += 1
+        means /= r1 - r0
+        rec = np.array(records) if record_every else None
+        return BlockResult(means=means, record=rec)
