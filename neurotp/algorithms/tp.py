@@ -1,0 +1,171 @@
+"""Target propagation (Bengio 2014) with learned inverses, and the machinery DTP reuses.
+
+Per mini-batch (all under ``torch.no_grad``, closed-form local gradients, no autograd graph):
+
+1. Forward: ``h_l = f_l(h_{l-1}) = s(W_l q_l(h_{l-1}) + b_l)``, logits ``h_L``.
+2. Output layer ``L``: trained by its own cross-entropy gradient (as in Lee et al. 2015).
+   Top hidden target: ``ĥ_{L-1} = h_{L-1} - η · ∂loss/∂h_{L-1}`` (per-example gradient;
+   through a sign layer the straight-through derivative is used).
+3. Inverse phase, for hidden layers ``l = 2..L-1``: the decoder
+   ``g_l(h_l) = s_g(V_l h_l + c_l)`` learns ``g_l(f_l(h_{l-1} + ε)) ≈ h_{l-1} + ε`` with
+   ``ε ~ N(0, σ²)``: one step per batch, before the targets are computed (alternating
+   inverse and forward phases).
+4. Targets go down: TP ``ĥ_{l-1} = g_l(ĥ_l)``; DTP
+   ``ĥ_{l-1} = h_{l-1} + g_l(ĥ_l) - g_l(h_l)``.
+5. Forward phase: each hidden layer minimises ``½‖f_l(h_{l-1}) - ĥ_l‖²`` with respect to its
+   own ``W_l, b_l`` only; ``h_{l-1}`` and ``ĥ_l`` are constants, so no gradient crosses a
+   layer. The gradient is ``((h_l - ĥ_l) ⊙ s'(h_l))ᵀ q_l(h_{l-1}) / B``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from neurotp.algorithms.base import Algorithm
+from neurotp.algorithms.layers import (
+    init_weight,
+    make_activation,
+    make_optimizer,
+    softmax_xent_grad,
+)
+
+
+class TargetProp(Algorithm):
+    """Target propagation with learned inverses (``ĥ_{l-1} = g_l(ĥ_l)``)."""
+
+    name: ClassVar[str] = "tp"
+    difference: ClassVar[bool] = False
+    defaults: ClassVar[dict[str, Any]] = {
+        "lr_inv": 1e-3,  # learning rate of the decoders g_l
+        "lr_out": None,  # output layer; None = lr
+        "eta": 0.5,  # top target step size η
+        "noise": 0.1,  # σ of the corruption used to train the decoders
+        "inv_activation": None,  # s_g; None = same as the forward activation
+        "inv_weight_decay": 0.0,
+        "stats": False,  # also return layer / reconstruction losses (extra syncs)
+    }
+
+    def __init__(self, sizes, activation: str = "tanh", **kwargs: Any) -> None:
+        super().__init__(sizes, activation, **kwargs)
+        hp = self.hyper
+        for key in ("eta", "noise", "lr", "lr_inv"):
+            if not float(hp[key]) >= 0:
+                raise ValueError(f"{key}: must be >= 0, got {hp[key]!r}")
+        self.inv_act = make_activation(hp["inv_activation"] or activation)
+        L = self.n_layers
+        # Decoders g_l for l = 2..L-1 (index l), mapping n_l -> n_{l-1}.
+        self.V: dict[int, Tensor] = {}
+        self.c: dict[int, Tensor] = {}
+        for l in range(2, L):
+            v = init_weight(self.sizes[l - 1], self.sizes[l], self._init_gen, hp["init"],
+                            float(hp["init_gain"]))
+            self.V[l] = v.to(self.device, self.dtype).contiguous()
+            self.c[l] = torch.zeros(self.sizes[l - 1], device=self.device, dtype=self.dtype)
+        fwd = [t for l in range(L) for t in (self.W[l], self.b[l])]
+        lr_out = hp["lr_out"] if hp["lr_out"] is not None else hp["lr"]
+        if lr_out == hp["lr"]:
+            self.fwd_opt = make_optimizer(fwd, hp["optimizer"], hp["lr"], hp["weight_decay"])
+        else:
+            self.fwd_opt = make_optimizer(fwd[:-2], hp["optimizer"], hp["lr"], hp["weight_decay"])
+            self.fwd_opt.add_param_group({"params": fwd[-2:], "lr": lr_out})
+        inv = [t for l in range(2, L) for t in (self.V[l], self.c[l])]
+        self.inv_opt = (
+            make_optimizer(inv, hp["optimizer"], hp["lr_inv"], hp["inv_weight_decay"])
+            if inv else None
+        )
+
+    # ------------------------------------------------------------- decoders
+    def g(self, l: int, h: Tensor) -> Tensor:
+        """Decoder ``g_l(h_l) = s_g(V_l h_l + c_l)``, an approximate inverse of ``f_l``."""
+        return self.inv_act.fn_(torch.addmm(self.c[l], h, self.V[l].T))
+
+    def f(self, l: int, h_prev: Tensor) -> Tensor:
+        """Encoder ``f_l(h_{l-1})`` of hidden layer ``l``."""
+        return self.act.fn_(torch.addmm(self.b[l - 1], self.layer_input(l, h_prev),
+                                        self.W[l - 1].T))
+
+    def propagate_target(self, l: int, target_l: Tensor, h_l: Tensor, h_prev: Tensor) -> Tensor:
+        """TP: ``ĥ_{l-1} = g_l(ĥ_l)``."""
+        return self.g(l, target_l)
+
+    # --------------------------------------------------------------- update
+    @torch.no_grad()
+    def step(self, x: Tensor, y: Tensor, record: dict[str, Any] | None = None) -> dict[str, float]:
+        """One inverse phase, then one forward phase, on the mini-batch ``(x, y)``.
+
+        If ``record`` is a dict it receives the tensors used (``hs``, ``inputs``,
+        ``targets``, ``noisy``) for inspection; gradients are left in each tensor's ``.grad``.
+        """
+        L = self.n_layers
+        B = x.shape[0]
+        scale = 1.0 / B
+        hs, inputs = self.forward_full(x)
+        d, loss = softmax_xent_grad(hs[L], y)  # per-example d loss / d logits
+        # Output layer: its own gradient.
+        self._set_grad_mm(self.W[L - 1], d.T, inputs[L - 1], scale)
+        self._set_grad_sum(self.b[L - 1], d, scale)
+        targets: dict[int, Tensor] = {}
+        if L >= 2:  # top hidden target, ∂loss/∂q_L(h_{L-1}) (straight-through through sign)
+            targets[L - 1] = torch.addmm(hs[L - 1], d, self.W[L - 1],
+                                         alpha=-float(self.hyper["eta"]))
+        # Inverse phase: g_l(f_l(h_{l-1} + ε)) ≈ h_{l-1} + ε.
+        inv_stats: list[Tensor] = []
+        noisy: dict[int, Tensor] = {}
+        if self.inv_opt is not None:
+            sigma = float(self.hyper["noise"])
+            noise = None
+            if sigma > 0:
+                # One draw per batch, sliced per layer: each decoder sees N(0, σ²) noise;
+                # draws are shared across layers (each layer's update is separate).
+                width = max(self.sizes[1:L - 1])
+                noise = torch.randn((B, width), generator=self._gen, device=x.device,
+                                    dtype=x.dtype)
+            for l in range(2, L):
+                h_prev = hs[l - 1]
+                hn = (h_prev if noise is None
+                      else torch.add(h_prev, noise[:, :h_prev.shape[1]], alpha=sigma))
+                s = self.f(l, hn)
+                r = self.g(l, s)
+                r_err = r - hn
+                if self.hyper["stats"]:
+                    inv_stats.append((r_err * r_err).sum(1).mean())
+                e = self.inv_act.backward(r_err, r)
+                self._set_grad_mm(self.V[l], e.T, s, scale)
+                self._set_grad_sum(self.c[l], e, scale)
+                noisy[l] = hn
+            self.inv_opt.step()
+        # Targets, top-down, with the updated decoders.
+        for l in range(L - 1, 1, -1):
+            targets[l - 1] = self.propagate_target(l, targets[l], hs[l], hs[l - 1])
+        # Forward phase: local losses ½‖h_l - ĥ_l‖², each layer on its own.
+        layer_losses: list[Tensor] = []
+        for l in range(1, L):
+            diff = hs[l] - targets[l]
+            if self.hyper["stats"]:
+                layer_losses.append((diff * diff).sum(1).mean())
+            e = self.act.backward(diff, hs[l])
+            self._set_grad_mm(self.W[l - 1], e.T, inputs[l - 1], scale)
+            self._set_grad_sum(self.b[l - 1], e, scale)
+        self.fwd_opt.step()
+        if record is not None:
+            record.update(hs=hs, inputs=inputs, targets=targets, noisy=noisy)
+        out = {"loss": float(loss)}
+        if self.hyper["stats"]:
+            for l, v in enumerate(layer_losses, start=1):
+                out[f"layer_loss_{l}"] = float(v)
+            for l, v in zip(range(2, L), inv_stats, strict=True):
+                out[f"inverse_loss_{l}"] = float(v)
+        return out
+
+    def train_batch(self, x: Tensor, y: Tensor) -> dict[str, float]:
+        return self.step(self.as_tensor(x), self.as_tensor(y, torch.int64))
+
+    def named_tensors(self) -> dict[str, Tensor]:
+        out = super().named_tensors()
+        for l in self.V:
+            out[f"V{l}"] = self.V[l]
+            out[f"c{l}"] = self.c[l]
+        return out

@@ -1,0 +1,72 @@
+"""``neurotp train``: train BP / FA / TP / DTP / Algorithm 5 on digits or (Fashion-)MNIST."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def _kv(text: str) -> tuple[str, Any]:
+    import yaml
+
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--set expects KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), yaml.safe_load(value)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train", help="train one algorithm on one data set",
+        description="Train a supervised algorithm. Values given on the command line override "
+                    "those of --config; everything else falls back to neurotp.train.DEFAULTS.",
+    )
+    p.add_argument("--config", help="YAML config (keys as in neurotp.train.DEFAULTS)")
+    p.add_argument("--algorithm", choices=["bp", "fa", "tp", "dtp", "alg5"])
+    p.add_argument("--dataset", choices=["digits", "fashion-mnist", "mnist"])
+    p.add_argument("--data-dir", dest="data_dir", help="folder holding the IDX files")
+    p.add_argument("--hidden", help="hidden widths: WIDTHxDEPTH (256x5) or a list (500,500)")
+    p.add_argument("--activation", choices=["tanh", "sigmoid", "relu", "linear"])
+    p.add_argument("--sign-layers", dest="sign_layers", type=int, nargs="+", metavar="L",
+                   help="hidden layers whose output is passed on as sign(h_L)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", dest="batch_size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--set", dest="hyper", type=_kv, action="append", metavar="KEY=VALUE",
+                   help="algorithm hyper-parameter, e.g. --set eta=0.5 --set noise=0.1")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--n-train", dest="n_train", type=int)
+    p.add_argument("--n-test", dest="n_test", type=int)
+    p.add_argument("--out", help="output folder (metrics.json, config.yaml, learning_curve.png)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from neurotp.data.datasets import DataNotFoundError
+    from neurotp.train import DEFAULTS, load_config, train
+
+    try:
+        config: dict[str, Any] = load_config(args.config) if args.config else {}
+        for key in DEFAULTS:
+            value = getattr(args, key, None)
+            if key == "hyper":
+                if value:
+                    config["hyper"] = {**(config.get("hyper") or {}), **dict(value)}
+            elif value is not None:
+                config[key] = value
+        result = train(config)
+    except (ValueError, RuntimeError, DataNotFoundError, FloatingPointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    last = result["epochs"][-1]
+    total = sum(e["seconds"] for e in result["epochs"])
+    print(f"{result['algorithm']}: test accuracy {100 * last['test_accuracy']:.2f} % after "
+          f"{last['epoch']} epochs (best {100 * result['best_test_accuracy']:.2f} %), "
+          f"{total:.1f} s training, {total / len(result['epochs']):.2f} s/epoch")
+    if result["config"].get("out"):
+        print(f"wrote {result['config']['out']}/metrics.json, config.yaml, learning_curve.png")
+    return 0
