@@ -114,7 +114,8 @@ class Protocol:
     ``label`` is clamped to ``label_on``/``label_off`` during training only; the class is the
     argmax of ``readout``'s mean rate over ``readout_window`` (ms from onset);
     ``reconstruction`` names a population whose mean rate over the readout window is
-    compared with the input (reconstruction error).
+    compared with the input (reconstruction error). Every rule's lr is multiplied by
+    ``lr_decay`` after each training epoch.
     """
 
     dt: float = 1.0
@@ -130,6 +131,7 @@ class Protocol:
     label_off: float = 0.0
     dataset: str = "digits"
     epochs: int = 1
+    lr_decay: float = 1.0
     n_train: int | None = None
     n_test: int | None = None
     checkpoint_every: int = 0

@@ -192,6 +192,8 @@ def validate(c: Circuit) -> Circuit:
         raise CircuitError(f"protocol.present: {proto.present} ms must be > 0")
     for key in ("present", "gap"):
         delay_steps(getattr(proto, key), dt, f"protocol.{key}")
+    if not 0 < proto.lr_decay <= 1:
+        raise CircuitError(f"protocol.lr_decay: {proto.lr_decay} must lie in (0, 1]")
     need_pop(proto.input, "protocol.input")
     if pops[proto.input].role != "input":
         raise CircuitError(f"protocol.input: population {proto.input!r} must have role 'input'")
