@@ -130,15 +130,23 @@ class ReferenceEngine(Engine):
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
     ) -> BlockResult:
         c = self.comp
-        spp = c.steps_per_presentation
-        n_pres = drive.n_presentations
-        means = np.zeros((n_pres, c.n_units))
+        means = np.zeros((drive.n_presentations, c.n_units))
         r0, r1 = c.readout_win
-        records = []
-        step_open = c.rules_active(np.arange(spp))
+        records: list[np.ndarray] = []
+        step_open = c.rules_active(np.arange(c.steps_per_presentation))
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._run_steps(drive, means, records, step_open, record_every, record_units)
+        means /= r1 - r0
+        rec = np.array(records) if record_every else None
+        return BlockResult(means=means, record=rec)
+
+    def _run_steps(self, drive, means, records, step_open, record_every, record_units) -> None:
+        c = self.comp
+        spp = c.steps_per_presentation
+        r0, r1 = c.readout_win
         zero_in = np.zeros(c.input_n)
         g = 0
-        for i in range(n_pres):
+        for i in range(drive.n_presentations):
             label_row = None if drive.labels is None else drive.labels[i]
             for k in range(spp):
                 presenting = k < c.present_steps
@@ -158,6 +166,3 @@ class ReferenceEngine(Engine):
                     units = record_units if record_units is not None else slice(None)
                     records.append(self.state.r[units].copy())
                 g += 1
-        means /= r1 - r0
-        rec = np.array(records) if record_every else None
-        return BlockResult(means=means, record=rec)

@@ -1,0 +1,42 @@
+"""YAML round trip, safe loading and --set overrides."""
+
+import pytest
+
+from neurotp.circuit import (
+    CircuitFormatError,
+    apply_overrides,
+    circuit_from_dict,
+    circuit_to_yaml,
+    load_circuit,
+)
+from neurotp.circuit.library import random_circuit
+
+
+def test_yaml_round_trip(tmp_path):
+    c = random_circuit(3)
+    path = tmp_path / "c.yaml"
+    path.write_text(circuit_to_yaml(c))
+    back = load_circuit(path)
+    assert back.to_dict() == c.to_dict()
+
+
+def test_overrides_by_name_and_index():
+    d = random_circuit().to_dict()
+    d2 = apply_overrides(d, ["rules.pred_XH.lr=0.5", "populations.1.noise=0.2", "protocol.epochs=7"])
+    c = circuit_from_dict(d2)
+    assert c.rules[0].lr == 0.5
+    assert c.populations[1].noise == 0.2
+    assert c.protocol.epochs == 7
+    assert d["rules"][0]["lr"] != 0.5  # the original is not modified
+
+
+def test_override_unknown_item_names_allowed():
+    with pytest.raises(CircuitFormatError, match="no item named 'nope'; allowed: pred_XH"):
+        apply_overrides(random_circuit().to_dict(), ["rules.nope.lr=1"])
+
+
+def test_safe_loader_refuses_python_objects(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("!!python/object/apply:os.system ['echo hi']\n")
+    with pytest.raises(Exception, match="could not determine a constructor"):
+        load_circuit(path)
