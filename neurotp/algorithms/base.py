@@ -86,6 +86,7 @@ class Algorithm:
                             float(self.hyper["init_gain"]))
             self.W.append(w.to(self.device, dtype).contiguous())
             self.b.append(torch.zeros(n_out, device=self.device, dtype=dtype))
+        self._ones: dict[int, Tensor] = {}
         # feeds_sign[l] for l = 0..L-1: layer l+1 sees sign(h_l)
         self._feeds_sign = [l in self.sign_layers for l in range(self.n_layers)]
 
@@ -121,12 +122,15 @@ class Algorithm:
             p.grad = torch.empty_like(p)
         torch.addmm(p.grad, a, b, beta=0.0, alpha=alpha, out=p.grad)
 
-    @staticmethod
-    def _set_grad_sum(p: Tensor, e: Tensor, alpha: float) -> None:
-        """``p.grad = alpha · e.sum(0)``, written into a reused buffer."""
+    def _set_grad_sum(self, p: Tensor, e: Tensor, alpha: float) -> None:
+        """``p.grad = alpha · e.sum(0)`` (one ``addmv`` into a reused buffer)."""
         if p.grad is None:
             p.grad = torch.empty_like(p)
-        torch.sum(e, 0, out=p.grad).mul_(alpha)
+        ones = self._ones.get(e.shape[0])
+        if ones is None:
+            ones = self._ones[e.shape[0]] = torch.ones(e.shape[0], device=e.device,
+                                                       dtype=e.dtype)
+        torch.addmv(p.grad, e.T, ones, beta=0.0, alpha=alpha, out=p.grad)
 
     # -------------------------------------------------------------- protocol
     def train_batch(self, x: Tensor, y: Tensor) -> dict[str, float]:

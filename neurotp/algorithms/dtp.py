@@ -23,8 +23,15 @@ class DifferenceTargetProp(TargetProp):
     name: ClassVar[str] = "dtp"
     difference: ClassVar[bool] = True
 
-    def propagate_target(self, l: int, target_l: Tensor, h_l: Tensor, h_prev: Tensor) -> Tensor:
-        """DTP: ``ĥ_{l-1} = h_{l-1} + g_l(ĥ_l) - g_l(h_l)``."""
-        both = self.g(l, torch.cat((target_l, h_l), 0))
-        n = target_l.shape[0]
-        return both[:n].sub_(both[n:]).add_(h_prev)
+    def propagate_target(
+        self, l: int, target_l: Tensor, h_l: Tensor, h_prev: Tensor, need_target: bool = True
+    ) -> tuple[Tensor | None, Tensor]:
+        """DTP: ``ĥ_{l-1} = h_{l-1} + g_l(ĥ_l) - g_l(h_l)``.
+
+        Returns ``(ĥ_{l-1}, h_{l-1} - ĥ_{l-1})``; the difference is ``g_l(h_l) - g_l(ĥ_l)``
+        and needs no ``h_{l-1}``; ``ĥ_{l-1}`` itself is only formed if ``need_target``.
+        """
+        both = self.g(l, torch.cat((h_l, target_l), 0))
+        n = h_l.shape[0]
+        diff = both[:n].sub_(both[n:])
+        return (h_prev - diff if need_target else None), diff

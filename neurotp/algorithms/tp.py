@@ -43,6 +43,7 @@ class TargetProp(Algorithm):
         "lr_out": None,  # output layer; None = lr
         "eta": 0.5,  # top target step size η
         "noise": 0.1,  # σ of the corruption used to train the decoders
+        "inv_fraction": 1.0,  # share of the (shuffled) mini-batch used by the inverse phase
         "inv_activation": None,  # s_g; None = same as the forward activation
         "inv_weight_decay": 0.0,
         "stats": False,  # also return layer / reconstruction losses (extra syncs)
@@ -54,6 +55,8 @@ class TargetProp(Algorithm):
         for key in ("eta", "noise", "lr", "lr_inv"):
             if not float(hp[key]) >= 0:
                 raise ValueError(f"{key}: must be >= 0, got {hp[key]!r}")
+        if not 0 < float(hp["inv_fraction"]) <= 1:
+            raise ValueError(f"inv_fraction: must be in (0, 1], got {hp['inv_fraction']!r}")
         self.inv_act = make_activation(hp["inv_activation"] or activation)
         L = self.n_layers
         # Decoders g_l for l = 2..L-1 (index l), mapping n_l -> n_{l-1}.
@@ -87,9 +90,12 @@ class TargetProp(Algorithm):
         return self.act.fn_(torch.addmm(self.b[l - 1], self.layer_input(l, h_prev),
                                         self.W[l - 1].T))
 
-    def propagate_target(self, l: int, target_l: Tensor, h_l: Tensor, h_prev: Tensor) -> Tensor:
-        """TP: ``ĥ_{l-1} = g_l(ĥ_l)``."""
-        return self.g(l, target_l)
+    def propagate_target(
+        self, l: int, target_l: Tensor, h_l: Tensor, h_prev: Tensor, need_target: bool = True
+    ) -> tuple[Tensor | None, Tensor]:
+        """TP: ``ĥ_{l-1} = g_l(ĥ_l)``. Returns ``(ĥ_{l-1}, h_{l-1} - ĥ_{l-1})``."""
+        target = self.g(l, target_l)
+        return target, h_prev - target
 
     # --------------------------------------------------------------- update
     @torch.no_grad()
@@ -107,43 +113,52 @@ class TargetProp(Algorithm):
         # Output layer: its own gradient.
         self._set_grad_mm(self.W[L - 1], d.T, inputs[L - 1], scale)
         self._set_grad_sum(self.b[L - 1], d, scale)
+        # diffs[l] = h_l - ĥ_l drives layer l's update; targets[l] = ĥ_l feeds g_l.
         targets: dict[int, Tensor] = {}
+        diffs: dict[int, Tensor] = {}
         if L >= 2:  # top hidden target, ∂loss/∂q_L(h_{L-1}) (straight-through through sign)
-            targets[L - 1] = torch.addmm(hs[L - 1], d, self.W[L - 1],
-                                         alpha=-float(self.hyper["eta"]))
+            diffs[L - 1] = torch.mm(d, self.W[L - 1]).mul_(float(self.hyper["eta"]))
+            if L >= 3:
+                targets[L - 1] = hs[L - 1] - diffs[L - 1]
         # Inverse phase: g_l(f_l(h_{l-1} + ε)) ≈ h_{l-1} + ε.
         inv_stats: list[Tensor] = []
         noisy: dict[int, Tensor] = {}
         if self.inv_opt is not None:
             sigma = float(self.hyper["noise"])
+            # The batch arrives shuffled, so its first n_inv rows are a random subset.
+            n_inv = max(1, round(float(self.hyper["inv_fraction"]) * B))
             noise = None
             if sigma > 0:
                 # One draw per batch, sliced per layer: each decoder sees N(0, σ²) noise;
                 # draws are shared across layers (each layer's update is separate).
                 width = max(self.sizes[1:L - 1])
-                noise = torch.randn((B, width), generator=self._gen, device=x.device,
+                noise = torch.randn((n_inv, width), generator=self._gen, device=x.device,
                                     dtype=x.dtype)
             for l in range(2, L):
-                h_prev = hs[l - 1]
-                hn = (h_prev if noise is None
+                h_prev = hs[l - 1][:n_inv]
+                hn = (h_prev.clone() if noise is None
                       else torch.add(h_prev, noise[:, :h_prev.shape[1]], alpha=sigma))
+                if record is not None:
+                    noisy[l] = hn.clone()
                 s = self.f(l, hn)
                 r = self.g(l, s)
-                r_err = r - hn
+                neg_err = hn.sub_(r)  # (h̃_{l-1} - r), reusing hn's memory
                 if self.hyper["stats"]:
-                    inv_stats.append((r_err * r_err).sum(1).mean())
-                e = self.inv_act.backward(r_err, r)
-                self._set_grad_mm(self.V[l], e.T, s, scale)
-                self._set_grad_sum(self.c[l], e, scale)
-                noisy[l] = hn
+                    inv_stats.append((neg_err * neg_err).sum(1).mean())
+                e = self.inv_act.backward(neg_err, r)  # = -∂½‖r - h̃‖²/∂(V s + c)
+                self._set_grad_mm(self.V[l], e.T, s, -1.0 / n_inv)
+                self._set_grad_sum(self.c[l], e, -1.0 / n_inv)
             self.inv_opt.step()
         # Targets, top-down, with the updated decoders.
         for l in range(L - 1, 1, -1):
-            targets[l - 1] = self.propagate_target(l, targets[l], hs[l], hs[l - 1])
+            target, diffs[l - 1] = self.propagate_target(l, targets[l], hs[l], hs[l - 1],
+                                                         need_target=l - 1 >= 2)
+            if target is not None:
+                targets[l - 1] = target
         # Forward phase: local losses ½‖h_l - ĥ_l‖², each layer on its own.
         layer_losses: list[Tensor] = []
         for l in range(1, L):
-            diff = hs[l] - targets[l]
+            diff = diffs[l]
             if self.hyper["stats"]:
                 layer_losses.append((diff * diff).sum(1).mean())
             e = self.act.backward(diff, hs[l])
@@ -151,6 +166,8 @@ class TargetProp(Algorithm):
             self._set_grad_sum(self.b[l - 1], e, scale)
         self.fwd_opt.step()
         if record is not None:
+            for l, dl in diffs.items():
+                targets.setdefault(l, hs[l] - dl)
             record.update(hs=hs, inputs=inputs, targets=targets, noisy=noisy)
         out = {"loss": float(loss)}
         if self.hyper["stats"]:
