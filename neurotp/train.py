@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -200,6 +201,9 @@ def train(config: dict[str, Any]) -> dict[str, Any]:
                         "seconds": seconds})
         if bar is not None:
             bar.set_postfix(loss=f"{loss:.4f}", test_acc=f"{acc:.4f}")
+        else:  # one line per epoch instead of a bar (logs, batch jobs)
+            print(f"epoch {epoch}/{cfg['epochs']}: train loss {loss:.4f}, test accuracy "
+                  f"{acc:.4f}, {seconds:.1f} s", file=sys.stderr, flush=True)
     if bar is not None:
         bar.close()
     resolved = {**cfg, "device": str(device), "hyper": {**alg.hyper}}
