@@ -3,8 +3,7 @@
 Same procedure as :class:`neurotp.algorithms.tp.TargetProp`, but each target carries the
 decoder's reconstruction error as a correction:
 ``ĥ_{l-1} = h_{l-1} + g_l(ĥ_l) - g_l(h_l)``, so that ``ĥ_l = h_l`` gives ``ĥ_{l-1} = h_{l-1}``
-even for an imperfect inverse. ``g_l(ĥ_l)`` and ``g_l(h_l)`` are computed in one matrix
-product over the stacked batch.
+even for an imperfect inverse. Only the differences ``h_l - ĥ_l`` are ever formed.
 """
 
 from __future__ import annotations
@@ -23,15 +22,12 @@ class DifferenceTargetProp(TargetProp):
     name: ClassVar[str] = "dtp"
     difference: ClassVar[bool] = True
 
-    def propagate_target(
-        self, l: int, target_l: Tensor, h_l: Tensor, h_prev: Tensor, need_target: bool = True
-    ) -> tuple[Tensor | None, Tensor]:
-        """DTP: ``ĥ_{l-1} = h_{l-1} + g_l(ĥ_l) - g_l(h_l)``.
+    def propagate_diff(self, l: int, h_l: Tensor, diff_l: Tensor, h_prev: Tensor) -> Tensor:
+        """DTP: ``h_{l-1} - ĥ_{l-1} = g_l(h_l) - g_l(ĥ_l)`` from ``diff_l = h_l - ĥ_l``.
 
-        Returns ``(ĥ_{l-1}, h_{l-1} - ĥ_{l-1})``; the difference is ``g_l(h_l) - g_l(ĥ_l)``
-        and needs no ``h_{l-1}``; ``ĥ_{l-1}`` itself is only formed if ``need_target``.
+        With ``P = V_l h_l + c_l``, ``g_l(ĥ_l) = s_g(P - V_l diff_l)``: two products and no
+        copy of the batch; ``h_{l-1}`` is not needed.
         """
-        both = self.g(l, torch.cat((h_l, target_l), 0))
-        n = h_l.shape[0]
-        diff = both[:n].sub_(both[n:])
-        return (h_prev - diff if need_target else None), diff
+        pre = torch.addmm(self.c[l], h_l, self.V[l].T)
+        pre_hat = torch.addmm(pre, diff_l, self.V[l].T, alpha=-1.0)
+        return self.inv_act.fn_(pre).sub_(self.inv_act.fn_(pre_hat))

@@ -90,12 +90,10 @@ class TargetProp(Algorithm):
         return self.act.fn_(torch.addmm(self.b[l - 1], self.layer_input(l, h_prev),
                                         self.W[l - 1].T))
 
-    def propagate_target(
-        self, l: int, target_l: Tensor, h_l: Tensor, h_prev: Tensor, need_target: bool = True
-    ) -> tuple[Tensor | None, Tensor]:
-        """TP: ``ĥ_{l-1} = g_l(ĥ_l)``. Returns ``(ĥ_{l-1}, h_{l-1} - ĥ_{l-1})``."""
-        target = self.g(l, target_l)
-        return target, h_prev - target
+    def propagate_diff(self, l: int, h_l: Tensor, diff_l: Tensor, h_prev: Tensor) -> Tensor:
+        """Given ``diff_l = h_l - ĥ_l``, return ``h_{l-1} - ĥ_{l-1}`` for TP's target
+        ``ĥ_{l-1} = g_l(ĥ_l)``."""
+        return h_prev - self.g(l, h_l - diff_l)
 
     # --------------------------------------------------------------- update
     @torch.no_grad()
@@ -113,13 +111,10 @@ class TargetProp(Algorithm):
         # Output layer: its own gradient.
         self._set_grad_mm(self.W[L - 1], d.T, inputs[L - 1], scale)
         self._set_grad_sum(self.b[L - 1], d, scale)
-        # diffs[l] = h_l - ĥ_l drives layer l's update; targets[l] = ĥ_l feeds g_l.
-        targets: dict[int, Tensor] = {}
+        # diffs[l] = h_l - ĥ_l drives layer l's update (targets ĥ_l are implicit).
         diffs: dict[int, Tensor] = {}
         if L >= 2:  # top hidden target, ∂loss/∂q_L(h_{L-1}) (straight-through through sign)
             diffs[L - 1] = torch.mm(d, self.W[L - 1]).mul_(float(self.hyper["eta"]))
-            if L >= 3:
-                targets[L - 1] = hs[L - 1] - diffs[L - 1]
         # Inverse phase: g_l(f_l(h_{l-1} + ε)) ≈ h_{l-1} + ε.
         inv_stats: list[Tensor] = []
         noisy: dict[int, Tensor] = {}
@@ -151,10 +146,7 @@ class TargetProp(Algorithm):
             self.inv_opt.step()
         # Targets, top-down, with the updated decoders.
         for l in range(L - 1, 1, -1):
-            target, diffs[l - 1] = self.propagate_target(l, targets[l], hs[l], hs[l - 1],
-                                                         need_target=l - 1 >= 2)
-            if target is not None:
-                targets[l - 1] = target
+            diffs[l - 1] = self.propagate_diff(l, hs[l], diffs[l], hs[l - 1])
         # Forward phase: local losses ½‖h_l - ĥ_l‖², each layer on its own.
         layer_losses: list[Tensor] = []
         for l in range(1, L):
@@ -166,8 +158,7 @@ class TargetProp(Algorithm):
             self._set_grad_sum(self.b[l - 1], e, scale)
         self.fwd_opt.step()
         if record is not None:
-            for l, dl in diffs.items():
-                targets.setdefault(l, hs[l] - dl)
+            targets = {l: hs[l] - dl for l, dl in diffs.items()}
             record.update(hs=hs, inputs=inputs, targets=targets, noisy=noisy)
         out = {"loss": float(loss)}
         if self.hyper["stats"]:
