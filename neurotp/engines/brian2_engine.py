@@ -68,15 +68,15 @@ def check_supported(comp: Compiled) -> None:
     c = comp.circuit
     ties = {p.name: p.tie for p in c.projections}
     for i, r in enumerate(c.rules):
-        if ties.get(r.projection) is not None:
+        if r.kind == "oja" and ties.get(r.projection) is not None:
             raise ValueError(
                 f"rules[{i}] ({r.name}).projection: {r.projection!r} is tied to "
-                f"{ties[r.projection]!r}; the brian2 engine allows rules on owner "
-                "(untied) projections only — put the rule on the owner"
+                f"{ties[r.projection]!r}; the brian2 engine runs Oja's rule on owner "
+                "(untied) projections only; allowed: put the rule on the owner"
             )
     seen: dict[int, int] = {}
     for k in range(len(c.rules)):
-        p = int(comp.rule_proj[k])
+        p = int(comp.proj_w_off[comp.rule_proj[k]])  # rules on tied projections share W
         if comp.rule_kind[k] == OJA and p in seen:
             raise ValueError(
                 f"rules[{k}] ({c.rules[k].name}): Oja's rule must be the first rule on "
@@ -107,7 +107,9 @@ def step_tables(comp: Compiled, drive: Drive) -> dict[str, np.ndarray]:
     if n_rules:
         step_open = comp.rules_active(np.arange(spp))
         gate = step_open[k_in] & (presenting & bool(drive.learn))[:, None]
-        out["gate"] = gate.astype(np.float64)
+        # the learning rate (lr * dt) rides in the gate, so that changing comp.rule_eta
+        # between blocks (protocol.lr_decay) changes no generated code
+        out["gate"] = gate.astype(np.float64) * np.asarray(comp.rule_eta, dtype=np.float64)
     noise = np.asarray(drive.noise, dtype=np.float64)
     if noise.shape[0] != n_steps:
         raise ValueError(
@@ -167,11 +169,18 @@ class RateNetwork:
         eqs += [f"I_{p} : 1" for p in range(n_proj)]
         for p in tied:
             eqs += [f"Ilk_{p} : 1 (linked)", f"mt_{p} : 1 (constant)"]
+        # A rule's coefficients live on the post units of the *owner* projection (where its
+        # synapses are); a rule on a tied projection reads its own post rates, targets and
+        # traces through linked variables (y_k, tq_k_q, pt_k) and writes its bias back
+        # through bl_k.
+        rule_tied = [owner[int(c.rule_proj[k])] is not None for k in rules]
         for k in rules:
             kind = c.rule_kind[k]
             eqs.append(f"mask_{k} : 1 (constant)")
+            if rule_tied[k]:
+                eqs += [f"y_{k} : 1 (linked)", f"bl_{k} : 1 (linked)"]
             if kind == PREDICTION:
-                eqs += [f"ca_{k} : 1", f"cb_{k} : 1"]
+                eqs += [f"ca_{k} : 1", f"cb_{k} : 1", f"db_{k} : 1"]
                 n_t = c.tgt_ptr[k + 1] - c.tgt_ptr[k]
                 eqs += [f"tq_{k}_{q} : 1 (linked)" for q in range(n_t)]
             elif kind in (DELTA,):
@@ -179,9 +188,7 @@ class RateNetwork:
             elif kind in (RECONSTRUCTION, RECIRCULATION):
                 eqs += [f"d_{k} : 1", f"pt_{k} : 1 (linked)"]
         U = b2.NeuronGroup(N, "\n".join(eqs), dt=dt, name="ntp_U")
-        U.alpha = np.where(
-            np.isin(c.unit_pop, np.nonzero(c.pop_role == 1)[0]), 0.0, c.unit_alpha
-        )
+        U.alpha = np.where(np.isin(c.unit_pop, np.nonzero(c.pop_role == 1)[0]), 0.0, c.unit_alpha)
         U.sigma = c.unit_sigma
         nidx = np.zeros(N, dtype=np.int64)
         nidx[c.noise_idx] = np.arange(len(c.noise_idx))
@@ -263,10 +270,20 @@ class RateNetwork:
         for k in rules:
             kind = c.rule_kind[k]
             p = int(c.rule_proj[k])
-            post = int(c.proj_post_off[p]) + np.arange(int(c.proj_post_n[p]))
+            wp = owner_idx[p]  # the projection whose Synapses hold the weights
+            own_post = int(c.proj_post_off[p]) + np.arange(int(c.proj_post_n[p]))
+            post = int(c.proj_post_off[wp]) + np.arange(int(c.proj_post_n[wp]))
             mask = np.zeros(N)
-            mask[post] = 1.0
+            mask[own_post] = 1.0
             setattr(U, f"mask_{k}", mask)
+            if rule_tied[k]:
+                yi = np.arange(N)
+                yi[post] = own_post
+                setattr(U, f"y_{k}", b2.linked_var(U, "r", index=yi))
+                bi = np.arange(N)
+                bi[own_post] = post
+                dbname = f"db_{k}" if kind == PREDICTION else f"d_{k}"
+                setattr(U, f"bl_{k}", b2.linked_var(U, dbname, index=bi))
             if kind in (PREDICTION, DELTA):
                 for q, jq in enumerate(range(c.tgt_ptr[k], c.tgt_ptr[k + 1])):
                     ti = np.arange(N)
@@ -280,8 +297,10 @@ class RateNetwork:
             if kind == PREDICTION:
                 m = int(c.rule_trace[k])
                 ti = np.zeros(L * N, dtype=np.int64)
-                pre = int(c.proj_delay[p]) * N + int(c.proj_pre_off[p]) + np.arange(
-                    int(c.proj_pre_n[p])
+                pre = (
+                    int(c.proj_delay[wp]) * N
+                    + int(c.proj_pre_off[wp])
+                    + np.arange(int(c.proj_pre_n[wp]))
                 )
                 ti[pre] = int(c.tr_off[m]) + np.arange(len(pre))
                 setattr(DL, f"xb_{k}", b2.linked_var(TR, "tr", index=ti))
@@ -321,8 +340,11 @@ class RateNetwork:
 
         rr(U, "r = isin*ntp_stim(t, sidx) + (1.0 - isin)*r", "clamp_in")
         if c.label_n > 0:
-            rr(U, "r = islab*ntp_labon(t)*ntp_labels(t, lidx) + (1.0 - islab*ntp_labon(t))*r",
-               "clamp_lab")
+            rr(
+                U,
+                "r = islab*ntp_labon(t)*ntp_labels(t, lidx) + (1.0 - islab*ntp_labon(t))*r",
+                "clamp_lab",
+            )
         if L > 1:
             rr(DL, "tmp = isb0*rsrc + (1.0 - isb0)*rsh", "dl_shift")
         else:
@@ -347,27 +369,29 @@ class RateNetwork:
         coef = []
         for k in rules:
             kind = c.rule_kind[k]
+            y = f"y_{k}" if rule_tied[k] else "r"
             if kind == PREDICTION:
                 ws = c.tgt_w[c.tgt_ptr[k] : c.tgt_ptr[k + 1]]
                 ca = " + ".join(f"{_fmt(wq)}*tq_{k}_{q}" for q, wq in enumerate(ws))
                 sc = 0.0
                 for wq in ws:
                     sc += float(wq)
-                coef += [f"ca_{k} = {ca}", f"cb_{k} = {_fmt(sc)}*r"]
+                coef += [f"ca_{k} = {ca}", f"cb_{k} = {_fmt(sc)}*{y}", f"db_{k} = ca_{k} - cb_{k}"]
             elif kind == DELTA:
-                coef.append(f"d_{k} = tq_{k}_0 - r")
+                coef.append(f"d_{k} = tq_{k}_0 - {y}")
             elif kind in (RECONSTRUCTION, RECIRCULATION):
-                coef.append(f"d_{k} = pt_{k} - r")
+                coef.append(f"d_{k} = pt_{k} - {y}")
         if coef:
             rr(U, "\n".join(coef), "coef")
         for k in rules:
             kind = c.rule_kind[k]
             p = int(c.rule_proj[k])
-            S = syn[p]
-            g = f"({_fmt(c.rule_eta[k])}*ntp_gate(t, {k}))"
+            S = syn[owner_idx[p]]
+            g = f"ntp_gate(t, {k})"
+            x = f"xtv_{p}_pre" if rule_tied[k] else "r_pre"
             if kind == PREDICTION:
-                upd = f"w + {g}*(ca_{k}_post*xbv_{k}_pre - cb_{k}_post*r_pre)"
-                db = f"(ca_{k} - cb_{k})"
+                upd = f"w + {g}*(ca_{k}_post*xbv_{k}_pre - cb_{k}_post*{x})"
+                db = f"db_{k}"
             elif kind == OJA:
                 upd = f"w + {g}*r_post*(r_pre - back_{k}_pre)"
                 db = None
@@ -376,8 +400,10 @@ class RateNetwork:
                 bu.order = order
                 order += 1
             else:
-                upd = f"w + {g}*(d_{k}_post*r_pre)"
+                upd = f"w + {g}*(d_{k}_post*{x})"
                 db = f"d_{k}"
+            if rule_tied[k]:
+                db = f"bl_{k}"
             lo, hi = c.rule_lo[k], c.rule_hi[k]
             if np.isfinite(lo) or np.isfinite(hi):
                 upd = f"clip({upd}, {_fmt(lo) if np.isfinite(lo) else '-inf'}, " + (
@@ -462,7 +488,9 @@ class Brian2Engine(Engine):
                 f"dtype: {np.dtype(dtype)} not supported by the brian2 engine; allowed: float64"
             )
         if target not in TARGETS:
-            raise ValueError(f"target: unknown Brian2 target {target!r}; allowed: {', '.join(TARGETS)}")
+            raise ValueError(
+                f"target: unknown Brian2 target {target!r}; allowed: {', '.join(TARGETS)}"
+            )
         super().__init__(comp, dtype, state)
         self.target = target
         self.timings: dict[str, float] = {}
