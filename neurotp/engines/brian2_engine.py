@@ -503,15 +503,6 @@ class Brian2Engine(Engine):
         else:
             check_supported(comp)
 
-    # ---- targets --------------------------------------------------------------------------
-    def _run_net(self, net: Any, duration: Any, namespace: dict) -> None:
-        tb = time.perf_counter()
-        if self.target == "cpp_standalone":
-            raise RuntimeError("internal: standalone runs go through _run_standalone")
-        b2.prefs.codegen.target = self.target
-        net.run(duration, namespace=namespace)
-        self.timings = {"build": 0.0, "compile": 0.0, "loop": time.perf_counter() - tb}
-
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
     ) -> BlockResult:
@@ -532,7 +523,11 @@ class Brian2Engine(Engine):
             rn.net.run(rn.duration(), namespace=rn.namespace)
             te = time.perf_counter()
             rates = rn.read_state(self.state)
-            self.timings = {"build": tc - tb, "compile": 0.0, "loop": te - tc}
+            from brian2.devices.device import get_device
+
+            loop = float(getattr(get_device(), "_last_run_time", te - tc))
+            # compile = code generation (+ Cython compilation or cache load) in before_run
+            self.timings = {"build": tc - tb, "compile": max(te - tc - loop, 0.0), "loop": loop}
         bad = ~np.isfinite(rates)
         if bad.any():
             step, unit = np.argwhere(bad)[0]

@@ -33,6 +33,55 @@ def _phi(code, v):
     return 1.0 if v >= 0.0 else 0.0
 
 
+# Reductions may be reordered (vectorised); results differ from NumPy's by rounding only.
+_FAST = {"reassoc", "contract", "nsz"}
+
+
+@njit(cache=True, fastmath=_FAST)
+def _dot(wrow, x):
+    acc = 0.0
+    for j in range(wrow.shape[0]):
+        acc += wrow[j] * x[j]
+    return acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def _dot_update(wrow, x, xb, ca, cb, eta):
+    """Return wrow . x with the old weights, and apply wrow += eta (ca xb - cb x) in the same pass."""
+    acc = 0.0
+    for j in range(wrow.shape[0]):
+        wj = wrow[j]
+        acc += wj * x[j]
+        wrow[j] = wj + eta * (ca * xb[j] - cb * x[j])
+    return acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def _update(wrow, x, xb, ca, cb, eta, lo, hi):
+    """wrow += eta (ca xb - cb x), then clip to [lo, hi]."""
+    for j in range(wrow.shape[0]):
+        wrow[j] = wrow[j] + eta * (ca * xb[j] - cb * x[j])
+    if lo > -np.inf or hi < np.inf:
+        for j in range(wrow.shape[0]):
+            wrow[j] = min(max(wrow[j], lo), hi)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _rows_dot(w, woff, pre_n, post_n, x, cur, post_off):
+    """cur[post] += W x, row by row."""
+    for a in range(post_n):
+        base = woff + a * pre_n
+        cur[post_off + a] += _dot(w[base : base + pre_n], x)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _rows_dot_update(w, woff, pre_n, post_n, x, xb, ca, cb, eta, cur, post_off):
+    """cur[post] += W x with the old weights, and W += eta (ca xbᵀ - cb xᵀ), row by row."""
+    for a in range(post_n):
+        base = woff + a * pre_n
+        cur[post_off + a] += _dot_update(w[base : base + pre_n], x, xb, ca[a], cb[a], eta)
+
+
 @njit(cache=True)
 def _rule_row_coeffs(k, a, r, tr, post_off, rule_kind, rule_trace, tr_off, tgt_ptr, tgt_off, tgt_w):
     """For rule k and post unit a, the update is  ca * xbar_j - cb * x_j  (element-wise rules).
@@ -125,6 +174,9 @@ def run_block(
     n_rules = rule_kind.shape[0]
     n_noisy = noise_idx.shape[0]
     cur = np.empty(n_units, dtype=np.float64)
+    row_ca = np.empty(n_units, dtype=np.float64)
+    row_cb = np.empty(n_units, dtype=np.float64)
+    row_db = np.empty(n_units, dtype=np.float64)
     clamped = np.zeros(n_units, dtype=np.bool_)
     for u in range(clampable_input_off, clampable_input_off + input_n):
         clamped[u] = True
@@ -155,63 +207,72 @@ def run_block(
                 pre_n = proj_pre_n[p]
                 post_off = proj_post_off[p]
                 woff = proj_w_off[p]
-                fuse = learning and proj_fused[p]
-                has_rule = False
-                if fuse:
+                x = hist[row, pre_off : pre_off + pre_n]
+                n_open = 0
+                only = -1
+                if learning and proj_fused[p]:
                     for kr in range(n_rules):
                         if rule_proj[kr] == p and step_open[k, kr]:
-                            has_rule = True
-                if not has_rule:
-                    for a in range(proj_post_n[p]):
-                        acc = 0.0
-                        base = woff + a * pre_n
-                        for j in range(pre_n):
-                            acc += w[base + j] * hist[row, pre_off + j]
-                        cur[post_off + a] += acc
-                else:
-                    for a in range(proj_post_n[p]):
-                        acc = 0.0
-                        base = woff + a * pre_n
-                        for j in range(pre_n):
-                            acc += w[base + j] * hist[row, pre_off + j]
-                        cur[post_off + a] += acc
-                        for kr in range(n_rules):
-                            if rule_proj[kr] != p or not step_open[k, kr]:
-                                continue
-                            ca, cb, use_tr, db = _rule_row_coeffs(
-                                kr,
-                                a,
-                                r,
-                                tr,
-                                post_off,
-                                rule_kind,
-                                rule_trace,
-                                tr_off,
-                                tgt_ptr,
-                                tgt_off,
-                                tgt_w,
-                            )
-                            eta = rule_eta[kr]
-                            lo = rule_lo[kr]
-                            hi = rule_hi[kr]
-                            bounded = lo > -np.inf or hi < np.inf
-                            if use_tr:
-                                toff = tr_off[rule_trace[kr]]
-                                for j in range(pre_n):
-                                    v = w[base + j] + eta * (
-                                        ca * tr[toff + j] - cb * hist[row, pre_off + j]
-                                    )
-                                    if bounded:
-                                        v = min(max(v, lo), hi)
-                                    w[base + j] = v
-                            else:
-                                for j in range(pre_n):
-                                    v = w[base + j] + eta * (-cb * hist[row, pre_off + j])
-                                    if bounded:
-                                        v = min(max(v, lo), hi)
-                                    w[base + j] = v
-                            if rule_bias[kr]:
-                                b[post_off + a] += eta * db
+                            n_open += 1
+                            only = kr
+                post_n = proj_post_n[p]
+                if n_open == 0:
+                    _rows_dot(w, woff, pre_n, post_n, x, cur, post_off)
+                    continue
+                if n_open == 1 and rule_lo[only] == -np.inf and rule_hi[only] == np.inf:
+                    # the common case: one unbounded rule, one pass over the matrix
+                    use_tr = False
+                    for a in range(post_n):
+                        ca, cb, use_tr, db = _rule_row_coeffs(
+                            only,
+                            a,
+                            r,
+                            tr,
+                            post_off,
+                            rule_kind,
+                            rule_trace,
+                            tr_off,
+                            tgt_ptr,
+                            tgt_off,
+                            tgt_w,
+                        )
+                        row_ca[a] = ca
+                        row_cb[a] = cb
+                        row_db[a] = db
+                    toff = tr_off[rule_trace[only]] if use_tr else 0
+                    xb = tr[toff : toff + pre_n] if use_tr else x
+                    _rows_dot_update(
+                        w, woff, pre_n, post_n, x, xb, row_ca, row_cb, rule_eta[only], cur, post_off
+                    )
+                    if rule_bias[only]:
+                        for a in range(post_n):
+                            b[post_off + a] += rule_eta[only] * row_db[a]
+                    continue
+                for a in range(post_n):
+                    base = woff + a * pre_n
+                    wrow = w[base : base + pre_n]
+                    cur[post_off + a] += _dot(wrow, x)
+                    for kr in range(n_rules):
+                        if rule_proj[kr] != p or not step_open[k, kr]:
+                            continue
+                        ca, cb, use_tr, db = _rule_row_coeffs(
+                            kr,
+                            a,
+                            r,
+                            tr,
+                            post_off,
+                            rule_kind,
+                            rule_trace,
+                            tr_off,
+                            tgt_ptr,
+                            tgt_off,
+                            tgt_w,
+                        )
+                        toff = tr_off[rule_trace[kr]] if use_tr else 0
+                        xb = tr[toff : toff + pre_n] if use_tr else x
+                        _update(wrow, x, xb, ca, cb, rule_eta[kr], rule_lo[kr], rule_hi[kr])
+                        if rule_bias[kr]:
+                            b[post_off + a] += rule_eta[kr] * db
             for q in range(n_noisy):
                 u = noise_idx[q]
                 cur[u] += unit_sigma[u] * noise[g, q]
@@ -248,6 +309,7 @@ def run_block(
                                     v = min(max(v, lo), hi)
                                 w[woff + a * pre_n + j] = v
                         continue
+                    x = hist[row, pre_off : pre_off + pre_n]
                     for a in range(post_n):
                         ca, cb, use_tr, db = _rule_row_coeffs(
                             kr,
@@ -264,12 +326,8 @@ def run_block(
                         )
                         base = woff + a * pre_n
                         toff = tr_off[rule_trace[kr]] if use_tr else 0
-                        for j in range(pre_n):
-                            xb = tr[toff + j] if use_tr else 0.0
-                            v = w[base + j] + eta * (ca * xb - cb * hist[row, pre_off + j])
-                            if bounded:
-                                v = min(max(v, lo), hi)
-                            w[base + j] = v
+                        xb = tr[toff : toff + pre_n] if use_tr else x
+                        _update(w[base : base + pre_n], x, xb, ca, cb, eta, lo, hi)
                         if rule_bias[kr]:
                             b[post_off + a] += eta * db
             # ---- traces ----

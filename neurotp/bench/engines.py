@@ -1,0 +1,211 @@
+"""``neurotp bench engines``: steps per second of each engine on one circuit, in one run.
+
+The circuit is :func:`neurotp.circuit.library.bench_circuit` (2 x 1000 units, two delayed
+projections, traces, the prediction and reconstruction rules on). Before anything is timed
+the engines' trajectories are checked equal. Reported per engine: steps/s, simulated seconds
+per wall second, synapse updates/s, and, for the Numba engine, the memory traffic those
+updates imply beside a memory bandwidth measured in the same run (a STREAM-like copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurotp.circuit import compile_circuit, make_drive
+from neurotp.circuit.library import bench_circuit
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--units", type=int, default=1000, help="units per population")
+    parser.add_argument("--numba-steps", dest="numba_steps", type=int, default=500)
+    parser.add_argument("--reference-steps", dest="reference_steps", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many timings")
+    parser.add_argument(
+        "--brian2",
+        nargs="*",
+        default=None,
+        metavar="TARGET",
+        help="also time Brian2 targets (e.g. cython cpp_standalone); "
+        "no value = cython and cpp_standalone",
+    )
+    parser.add_argument("--out", default="runs/bench_engines.json", help="JSON output path")
+
+
+def memory_bandwidth(n_bytes: int = 256 * 2**20, repeats: int = 5) -> float:
+    """Bytes per second of a large array copy (read + write counted), best of ``repeats``."""
+    a = np.ones(n_bytes // 8)
+    b = np.empty_like(a)
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * a.nbytes / best
+
+
+def _drive(comp, n_steps: int, seed: int = 0):
+    spp = comp.steps_per_presentation
+    n_pres = max(1, int(np.ceil(n_steps / spp)))
+    x = np.random.default_rng(seed).random((n_pres, comp.input_n))
+    d = make_drive(comp, x, None, np.random.default_rng(seed + 1), train=True)
+    # cut to exactly n_steps by shortening the protocol is not possible; time whole presentations
+    return d, n_pres * spp
+
+
+def _time(engine_cls, comp, drive, repeats: int) -> float:
+    best = np.inf
+    for _ in range(repeats):
+        eng = engine_cls(comp)
+        t0 = time.perf_counter()
+        eng.run(drive)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from neurotp.engines.numba_engine import NumbaEngine, fusable_projections
+    from neurotp.engines.reference import ReferenceEngine
+
+    circuit = bench_circuit(n=args.units)
+    # one presentation = numba_steps (or reference_steps) steps
+    circuit.protocol.present = float(args.numba_steps) * circuit.protocol.dt
+    comp = compile_circuit(circuit)
+    plastic = sum(
+        int(
+            comp.proj_post_n[comp.proj_names.index(r.projection)]
+            * comp.proj_pre_n[comp.proj_names.index(r.projection)]
+        )
+        for r in circuit.rules
+    )
+    n_syn = int(sum(comp.proj_post_n * comp.proj_pre_n))
+
+    # 1. equal trajectories before timing (a short run on both engines)
+    short = bench_circuit(n=args.units)
+    short.protocol.present = 20.0
+    scomp = compile_circuit(short)
+    d_short, _ = _drive(scomp, 20)
+    ref, nb = ReferenceEngine(scomp), NumbaEngine(scomp)
+    ref.run(d_short)
+    nb.run(d_short)
+    max_diff = max(
+        float(np.max(np.abs(getattr(ref.state, k) - getattr(nb.state, k))))
+        for k in ("r", "tr", "w", "b")
+    )
+    if max_diff > 1e-9:
+        raise RuntimeError(f"bench: engines disagree by {max_diff:.3g} before timing; not timing")
+
+    # 2. timings
+    d_nb, n_nb = _drive(comp, args.numba_steps)
+    NumbaEngine(comp).run(d_nb)  # compile / load the cache outside the timing
+    t_nb = _time(NumbaEngine, comp, d_nb, args.repeats)
+    rcirc = bench_circuit(n=args.units)
+    rcirc.protocol.present = float(args.reference_steps) * rcirc.protocol.dt
+    rcomp = compile_circuit(rcirc)
+    d_ref, n_ref = _drive(rcomp, args.reference_steps)
+    t_ref = _time(ReferenceEngine, rcomp, d_ref, args.repeats)
+    bw = memory_bandwidth()
+
+    dt_s = comp.dt / 1000.0
+    rows = []
+    for name, steps, secs in (("reference", n_ref, t_ref), ("numba", n_nb, t_nb)):
+        sps = steps / secs
+        rows.append(
+            {
+                "engine": name,
+                "steps": steps,
+                "seconds": secs,
+                "steps_per_s": sps,
+                "simulated_s_per_wall_s": sps * dt_s,
+                "synapse_updates_per_s": sps * plastic,
+            }
+        )
+    nb_row = rows[1]
+    fused = bool(fusable_projections(comp).all())
+    # a fused plastic projection reads and writes each weight once per step
+    bytes_per_update = 2 * np.dtype(np.float64).itemsize if fused else 3 * 8
+    nb_row["implied_weight_traffic_bytes_per_s"] = (
+        nb_row["synapse_updates_per_s"] * bytes_per_update
+    )
+    nb_row["fraction_of_measured_bandwidth"] = nb_row["implied_weight_traffic_bytes_per_s"] / bw
+    result: dict[str, Any] = {
+        "circuit": f"bench_circuit(n={args.units}): 2 x {args.units} units, "
+        f"{n_syn} synapses ({plastic} plastic), delays 2 and 3 ms, traces, "
+        "prediction + reconstruction rules on",
+        "dt_ms": comp.dt,
+        "max_abs_difference_before_timing": max_diff,
+        "memory_bandwidth_bytes_per_s": bw,
+        "rows": rows,
+        "numba_over_reference": rows[1]["steps_per_s"] / rows[0]["steps_per_s"],
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
+    }
+    if args.brian2 is not None:
+        targets = tuple(args.brian2) or ("cython", "cpp_standalone")
+        try:
+            from neurotp.bench.brian2_bench import bench_brian2
+        except ImportError as exc:
+            result["brian2_error"] = f"{exc}; install with pip install 'neurotp[brian2]'"
+        else:
+            b2 = bench_brian2(
+                bench_circuit(n=args.units), sim_ms=200.0, targets=targets, repeats=args.repeats
+            )
+            result["brian2"] = b2
+            fastest = [r for r in b2 if r.get("steps_per_s")]
+            if fastest:
+                best = max(r["steps_per_s"] for r in fastest)
+                result["numba_over_fastest_brian2"] = rows[1]["steps_per_s"] / best
+    return result
+
+
+def format_table(result: dict[str, Any]) -> str:
+    lines = [
+        result["circuit"],
+        "",
+        f"{'engine':<22}{'steps/s':>12}{'sim s / wall s':>16}{'synapse updates/s':>20}",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"{r['engine']:<22}{r['steps_per_s']:>12.1f}"
+            f"{r['simulated_s_per_wall_s']:>16.3f}{r['synapse_updates_per_s']:>20.3e}"
+        )
+    for r in result.get("brian2", []):
+        if r.get("steps_per_s"):
+            lines.append(
+                f"{'brian2 ' + r['target']:<22}{r['steps_per_s']:>12.1f}"
+                f"{r['steps_per_s'] * result['dt_ms'] / 1000:>16.3f}"
+                f"{r.get('synapse_updates_per_s', float('nan')):>20.3e}"
+            )
+    nb = result["rows"][1]
+    lines += [
+        "",
+        f"numba / reference: {result['numba_over_reference']:.1f}x "
+        f"(trajectories equal to {result['max_abs_difference_before_timing']:.1e} before timing)",
+        f"memory bandwidth (copy, measured now): {result['memory_bandwidth_bytes_per_s'] / 1e9:.2f} GB/s; "
+        f"numba's weight traffic: {nb['implied_weight_traffic_bytes_per_s'] / 1e9:.2f} GB/s "
+        f"({100 * nb['fraction_of_measured_bandwidth']:.0f} % of it)",
+    ]
+    if "numba_over_fastest_brian2" in result:
+        lines.append(f"numba / fastest brian2 target: {result['numba_over_fastest_brian2']:.1f}x")
+    if "brian2_error" in result:
+        lines.append(f"brian2 not timed: {result['brian2_error']}")
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    result = run(args)
+    print(format_table(result))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"saved {args.out}")
+    return 0

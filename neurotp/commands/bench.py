@@ -1,0 +1,31 @@
+"""``neurotp bench engines|algorithms``: speed benchmarks, printed as ratios measured in one run."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+SUITES = {
+    "engines": (
+        "neurotp.bench.engines",
+        "reference, numba (and brian2) steps/s on a 2x1000 circuit",
+    ),
+    "algorithms": ("neurotp.bench.algorithms", "one epoch of each algorithm, relative to BP"),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="speed benchmarks (engines, algorithms)")
+    suites = p.add_subparsers(dest="suite", metavar="SUITE", required=True)
+    for name, (module, help_text) in SUITES.items():
+        sp = suites.add_parser(name, help=help_text)
+        # add_arguments is cheap (argparse only); the module's heavy imports happen in main
+        importlib.import_module(module).add_arguments(sp)
+        sp.set_defaults(func=_runner(module))
+
+
+def _runner(module: str):
+    def run(args: argparse.Namespace) -> int:
+        return importlib.import_module(module).main(args)
+
+    return run

@@ -1,0 +1,22 @@
+"""neurotp bench engines: runs at a small size and reports consistent numbers."""
+
+import argparse
+
+from neurotp.bench.engines import format_table, memory_bandwidth, run
+
+
+def test_bench_engines_small():
+    args = argparse.Namespace(units=50, numba_steps=40, reference_steps=20, repeats=1,
+                              brian2=None, out=None)
+    res = run(args)
+    assert res["max_abs_difference_before_timing"] <= 1e-9
+    ref, nb = res["rows"]
+    assert ref["engine"] == "reference" and nb["engine"] == "numba"
+    assert nb["synapse_updates_per_s"] == nb["steps_per_s"] * 2 * 50 * 50
+    assert res["numba_over_reference"] == nb["steps_per_s"] / ref["steps_per_s"]
+    assert "numba / reference" in format_table(res)
+
+
+def test_memory_bandwidth_is_plausible():
+    bw = memory_bandwidth(n_bytes=16 * 2**20, repeats=2)
+    assert 1e8 < bw < 1e13
