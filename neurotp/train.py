@@ -12,6 +12,7 @@ accuracy, seconds of training), ``config.yaml`` (the resolved config) and
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -34,13 +35,25 @@ DEFAULTS: dict[str, Any] = {
     "epochs": 10,
     "batch_size": 128,
     "lr": None,
+    "lr_schedule": "constant",  # or "cosine": lr × ½(1 + cos(π (epoch-1)/epochs)) per epoch
     "hyper": {},
     "seed": 0,
     "device": "auto",
     "threads": None,
     "out": None,
-    "progress": True,
+    "progress": True,  # tqdm bar; without it, one line per epoch on stderr ...
+    "log_epochs": True,  # ... unless this is False too
 }
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def lr_factor(schedule: str, epoch: int, epochs: int) -> float:
+    """Learning-rate multiplier for ``epoch`` (1-based) of ``epochs``."""
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / epochs))
+    return 1.0
 
 
 def parse_hidden(spec: str | int | Sequence[int]) -> list[int]:
@@ -103,6 +116,9 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     for key in ("epochs", "batch_size"):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 1:
             raise ValueError(f"{key}: must be a positive int, got {cfg[key]!r}")
+    if cfg["lr_schedule"] not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule: unknown {cfg['lr_schedule']!r}; allowed: "
+                         f"{', '.join(LR_SCHEDULES)}")
     if cfg["lr"] is not None:
         cfg["lr"] = float(cfg["lr"])
         if cfg["lr"] <= 0:
@@ -184,6 +200,11 @@ def train(config: dict[str, Any]) -> dict[str, Any]:
             if bar is not None:
                 bar.update(1)
 
+        if cfg["lr_schedule"] != "constant":
+            if not hasattr(alg, "scale_lr"):
+                raise ValueError(f"lr_schedule: {cfg['algorithm']} has no scale_lr(); use "
+                                 "'constant'")
+            alg.scale_lr(lr_factor(cfg["lr_schedule"], epoch, cfg["epochs"]))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         t0 = time.perf_counter()
@@ -201,7 +222,7 @@ def train(config: dict[str, Any]) -> dict[str, Any]:
                         "seconds": seconds})
         if bar is not None:
             bar.set_postfix(loss=f"{loss:.4f}", test_acc=f"{acc:.4f}")
-        else:  # one line per epoch instead of a bar (logs, batch jobs)
+        elif cfg["log_epochs"]:  # one line per epoch instead of a bar (logs, batch jobs)
             print(f"epoch {epoch}/{cfg['epochs']}: train loss {loss:.4f}, test accuracy "
                   f"{acc:.4f}, {seconds:.1f} s", file=sys.stderr, flush=True)
     if bar is not None:

@@ -95,3 +95,27 @@ def test_frozen_configs_are_valid(path):
         allowed = {"lr", "optimizer", "weight_decay", "init", "init_gain", "sign_layers",
                    *cls.defaults}
         assert set(cfg["hyper"]) <= allowed
+
+
+def test_lr_schedule():
+    from neurotp.train import lr_factor
+
+    assert [lr_factor("constant", e, 4) for e in (1, 4)] == [1.0, 1.0]
+    f = [lr_factor("cosine", e, 4) for e in (1, 2, 3, 4)]
+    assert f[0] == 1.0 and f == sorted(f, reverse=True) and 0 < f[-1] < 0.2
+    with pytest.raises(ValueError, match="lr_schedule: unknown 'step'; allowed: constant, cosine"):
+        resolve_config({"lr_schedule": "step"})
+    r = train({**SMALL, "algorithm": "dtp", "lr_schedule": "cosine", "epochs": 2})
+    assert len(r["epochs"]) == 2
+
+
+def test_scale_lr_reaches_every_optimizer():
+    from neurotp.algorithms.dtp import DifferenceTargetProp
+
+    alg = DifferenceTargetProp([6, 5, 5, 5, 3], lr=1e-3, lr_inv=4e-3, lr_out=2e-3)
+    alg.scale_lr(0.25)
+    lrs = sorted(g["lr"] for o in alg.optimizers() for g in o.param_groups)
+    assert lrs == pytest.approx([2.5e-4, 5e-4, 1e-3])
+    alg.scale_lr(1.0)
+    assert sorted(g["lr"] for o in alg.optimizers() for g in o.param_groups) == \
+        pytest.approx([1e-3, 2e-3, 4e-3])

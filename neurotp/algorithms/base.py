@@ -158,6 +158,18 @@ class Algorithm:
                            .sum())
         return correct / max(len(x), 1)
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        """Every optimizer this algorithm owns (found among its attributes)."""
+        return [v for v in vars(self).values() if isinstance(v, torch.optim.Optimizer)]
+
+    def scale_lr(self, factor: float) -> None:
+        """Set every parameter group's learning rate to ``factor`` × its initial value
+        (used by learning-rate schedules; ``factor = 1`` restores the configured rates)."""
+        for opt in self.optimizers():
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+                group["lr"] = group["initial_lr"] * factor
+
     def named_tensors(self) -> dict[str, Tensor]:
         """Learned tensors by name (subclasses add theirs)."""
         out: dict[str, Tensor] = {}
