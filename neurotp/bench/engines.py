@@ -190,7 +190,8 @@ def format_table(result: dict[str, Any]) -> str:
         "",
         f"numba / reference: {result['numba_over_reference']:.1f}x "
         f"(trajectories equal to {result['max_abs_difference_before_timing']:.1e} before timing)",
-        f"memory bandwidth (copy, measured now): {result['memory_bandwidth_bytes_per_s'] / 1e9:.2f} GB/s; "
+        "memory bandwidth (copy, measured now): "
+        f"{result['memory_bandwidth_bytes_per_s'] / 1e9:.2f} GB/s; "
         f"numba's weight traffic: {nb['implied_weight_traffic_bytes_per_s'] / 1e9:.2f} GB/s "
         f"({100 * nb['fraction_of_measured_bandwidth']:.0f} % of it)",
     ]

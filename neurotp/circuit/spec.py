@@ -134,7 +134,6 @@ class Protocol:
     lr_decay: float = 1.0
     n_train: int | None = None
     n_test: int | None = None
-    checkpoint_every: int = 0
 
 
 @dataclass

@@ -47,7 +47,7 @@ def _dot(wrow, x):
 
 @njit(cache=True, fastmath=_FAST)
 def _dot_update(wrow, x, xb, ca, cb, eta):
-    """Return wrow . x with the old weights, and apply wrow += eta (ca xb - cb x) in the same pass."""
+    """Return wrow . x (old weights) and apply wrow += eta (ca xb - cb x), in one pass."""
     acc = 0.0
     for j in range(wrow.shape[0]):
         wj = wrow[j]
