@@ -135,7 +135,7 @@ class SpikingRunner:
                 "r : 1",
                 "b : 1",
                 "Itot : 1",
-                "xi : 1",
+                "nz : 1",
                 "clampv : 1",
                 "clampon : 1",
                 "nu : Hz",
@@ -147,7 +147,7 @@ class SpikingRunner:
             for m in traces_of[p.name]:
                 eqs += [f"dtr_{m}/dt = -tr_{m}/({circ.traces[m].tau}*ms) : 1"]
             for k in rules_on[p.name]:
-                eqs += [f"g_{k} : 1 (shared)", f"tq_{k} : 1"]
+                eqs += [f"tq_{k} : 1"]
             for k, r in enumerate(circ.rules):
                 if r.kind == "oja" and circ.projection(r.projection).pre == p.name:
                     eqs.append(f"back_{k} : 1")
@@ -215,14 +215,26 @@ class SpikingRunner:
             g.run_regularly(code, when="start", order=order, name=f"ntps_{name}")
             order += 1
 
-        self._input_op = b2.NetworkOperation(self._set_inputs, when="start", order=-1, dt=dt)
+        # the drive of a block: TimedArrays (put into the namespace by run()) read at
+        # t - ntps_t0, the block's start
+        proto = circ.protocol
+        rr(groups[proto.input], "clampon = 1.0\nclampv = ntps_stim(t - ntps_t0, i)", "stim")
+        if proto.label is not None:
+            rr(
+                groups[proto.label],
+                "clampon = ntps_labon(t - ntps_t0)\nclampv = ntps_labels(t - ntps_t0, i)",
+                "labels",
+            )
+        for pi, p in enumerate(pops):
+            if p.noise > 0:
+                rr(groups[p.name], f"nz = ntps_noise{pi}(t - ntps_t0, i)", f"noise{pi}")
         for pi, p in enumerate(pops):
             G = groups[p.name]
             lo, hi = self.ranges[p.name]
             terms = ["b"] + [f"I_{q} + ws_{q}" for q in incoming[p.name]]
             alpha = c.dt / p.tau
             rr(G, f"xdec = {lo!r} + {hi - lo!r}*xf", f"dec{pi}")
-            rr(G, "Itot = " + " + ".join(terms) + f" + {p.noise!r}*xi", f"cur{pi}")
+            rr(G, "Itot = " + " + ".join(terms) + f" + {p.noise!r}*nz", f"cur{pi}")
         # targets and forward traces, decoded, copied next to the rule's post units
         for k, r in enumerate(circ.rules):
             pr = circ.projection(r.projection)
@@ -256,7 +268,7 @@ class SpikingRunner:
             lo_x, hi_x = self.ranges[circ.projection(r.projection).pre]
             x = f"({lo_x!r} + {hi_x - lo_x!r}*xs)"
             y = "xdec_post"
-            eta = f"({float(c.rule_eta[k])!r}*g_{k}_post)"
+            eta = f"ntps_gate(t - ntps_t0, {k})"
             if r.kind == "oja":
                 for upd_name, u in S.summed_updaters.items():
                     if upd_name == f"back_{k}_pre":
@@ -279,7 +291,7 @@ class SpikingRunner:
             rr(S, f"w = {upd}", f"rule{k}")
             if r.bias and db is not None:
                 G = groups[circ.projection(r.projection).post]
-                rr(G, f"b = b + {float(c.rule_eta[k])!r}*g_{k}*{db}", f"bias{k}")
+                rr(G, f"b = b + ntps_gate(t - ntps_t0, {k})*{db}", f"bias{k}")
         for pi, p in enumerate(pops):
             G = groups[p.name]
             lo, hi = self.ranges[p.name]
@@ -300,7 +312,7 @@ class SpikingRunner:
             self._ties = ties
             self._tie_op = b2.NetworkOperation(self._sync_ties, when="start", order=order, dt=dt)
             order += 1
-        objs = [*groups.values(), *syn.values(), self._input_op]
+        objs = [*groups.values(), *syn.values()]
         if self._tie_op is not None:
             objs.append(self._tie_op)
         self.net = b2.Network(*objs, name="ntps_net")
@@ -308,7 +320,8 @@ class SpikingRunner:
 
     def _sync_ties(self) -> None:
         for q, o in self._ties:
-            self.syn[q].w_[:] = self.syn[o].w_[:]
+            dst = self.syn[q].variables["w"].get_value()
+            dst[:] = self.syn[o].variables["w"].get_value()
 
     # ---- state ------------------------------------------------------------------------
     def _load_weights(self) -> None:
@@ -337,35 +350,28 @@ class SpikingRunner:
             s.r[sl] = G.r_[:]
             s.b[sl] = G.b_[:]
 
-    # ---- inputs, each step ------------------------------------------------------------------
-    def _set_inputs(self) -> None:
-        g = self._g
-        if g >= self._n_steps:
-            return
+    def _set_drive(self, drive: Drive) -> None:
+        from neurotp.engines.brian2_engine import step_tables
+
         c = self.comp
-        circ = c.circuit
-        k_in = g % c.steps_per_presentation
-        i = g // c.steps_per_presentation
-        presenting = k_in < c.present_steps
-        d = self._drive
-        X = self.groups[circ.protocol.input]
-        X.clampon_[:] = 1.0
-        X.clampv_[:] = d.stim[i] if presenting else 0.0
-        if circ.protocol.label is not None:
-            Lg = self.groups[circ.protocol.label]
-            on = presenting and d.clamp and d.labels is not None
-            Lg.clampon_[:] = 1.0 if on else 0.0
-            if on:
-                Lg.clampv_[:] = d.labels[i]
-        for pi, p in enumerate(circ.populations):
+        tab = step_tables(c, drive)
+        dt = c.dt * b2.ms
+        ns = self.ns
+        ns["ntps_t0"] = self.net.t
+        ns["ntps_stim"] = b2.TimedArray(tab["stim"], dt=dt, name="ntps_stim")
+        if "labels" in tab:
+            ns["ntps_labels"] = b2.TimedArray(tab["labels"], dt=dt, name="ntps_labels")
+            ns["ntps_labon"] = b2.TimedArray(tab["labon"], dt=dt, name="ntps_labon")
+        if "gate" in tab:
+            ns["ntps_gate"] = b2.TimedArray(tab["gate"], dt=dt, name="ntps_gate")
+        pos = {int(u): j for j, u in enumerate(c.noise_idx)}
+        for pi, p in enumerate(c.circuit.populations):
             if p.noise > 0:
-                sl = self._noise_cols[pi]
-                self.groups[p.name].xi_[:] = d.noise[g, sl]
-        learn = d.learn and presenting
-        for k, r in enumerate(circ.rules):
-            G = self.groups[circ.projection(r.projection).post]
-            setattr(G, f"g_{k}", 1.0 if (learn and self._open[k_in, k]) else 0.0)
-        self._g += 1
+                units = range(int(c.pop_off[pi]), int(c.pop_off[pi] + c.pop_size[pi]))
+                cols = np.array([pos[u] for u in units], dtype=np.int64)
+                ns[f"ntps_noise{pi}"] = b2.TimedArray(
+                    np.ascontiguousarray(tab["noise"][:, cols]), dt=dt, name=f"ntps_noise{pi}"
+                )
 
     # ---- a block ------------------------------------------------------------------------------
     def run(
@@ -375,18 +381,12 @@ class SpikingRunner:
         t0 = time.perf_counter()
         if self.net is None:
             self._build()
-            cols = {}
-            pos = {int(u): j for j, u in enumerate(c.noise_idx)}
-            for pi in range(len(c.pop_names)):
-                units = range(int(c.pop_off[pi]), int(c.pop_off[pi] + c.pop_size[pi]))
-                cols[pi] = np.array([pos.get(u, 0) for u in units], dtype=np.int64)
-            self._noise_cols = cols
-            self._open = c.rules_active(np.arange(c.steps_per_presentation))
         else:
             self._load_weights()
         spp = c.steps_per_presentation
         n_pres = drive.n_presentations
-        self._drive, self._g, self._n_steps = drive, 0, n_pres * spp
+        self._n_steps = n_pres * spp
+        self._set_drive(drive)
         mons = []
         if record_every:
             for pi, p in enumerate(c.circuit.populations):
