@@ -109,3 +109,92 @@ def bench_circuit(n: int = 1000, dt: float = 1.0) -> Circuit:
     ]
     proto = Protocol(dt=dt, present=100.0, gap=0.0, input="X", readout="F")
     return Circuit("bench", pops, projs, traces, rules, proto, seed=0)
+
+
+def tp_circuit(
+    sizes: tuple[int, ...] = (64, 16, 10),
+    *,
+    name: str = "digits_tp",
+    beta: float = 0.5,
+    lr_forward: tuple[float, ...] | None = None,
+    lr_feedback: float = 0.03,
+    input_scale: float = 2.0,
+    input_noise: float = 0.15,
+    epochs: int = 30,
+    lr_decay: float = 0.93,
+    frozen: tuple[int, ...] = (),
+    seed: int = 0,
+) -> Circuit:
+    """The supervised difference-target-propagation circuit for any depth.
+
+    ``sizes = (n_in, n_1, ..., n_out)``. Forward populations ``H`` (or ``H1``, ``H2``, ...)
+    and ``Y``; the top target ``YT = (1 - beta) Y + beta L`` with the label ``L``; for each
+    hidden layer the short-loop reconstruction ``S = g(F_above)``, the long-loop
+    reconstruction ``G = g(T_above)`` (tied to ``S``'s weights) and the difference target
+    ``HT = H + G - S``. Feedforward projections learn by the prediction rule toward the
+    target populations, feedback projections by the reconstruction rule toward the trace of
+    the forward population. ``frozen`` lists forward layers (1-based) with plasticity off.
+    ``tp_circuit((64, 16, 10))`` is ``circuits/digits_tp.yaml``.
+    """
+    n_hidden = len(sizes) - 2
+    if n_hidden < 1:
+        raise ValueError(f"sizes: {sizes} needs at least one hidden layer")
+    suffix = [""] if n_hidden == 1 else [str(i) for i in range(1, n_hidden + 1)]
+    fwd = ["X"] + [f"H{s}" for s in suffix] + ["Y"]
+    tgt = [None] + [f"HT{s}" for s in suffix] + ["YT"]
+    if lr_forward is None:
+        lr_forward = (0.02,) * n_hidden + (0.01,)
+    settle = 30.0 + 20.0 * (n_hidden - 1)
+    window = (settle, settle + 10.0)
+
+    pops = [Population("X", sizes[0], "linear", role="input")]
+    pops += [Population(f"H{s}", n, "tanh", tau=2.0) for s, n in zip(suffix, sizes[1:-1], strict=True)]
+    pops += [
+        Population("Y", sizes[-1], "sigmoid", tau=2.0),
+        Population("L", sizes[-1], "linear", tau=2.0, role="label"),
+        Population("YT", sizes[-1], "linear", tau=2.0),
+    ]
+    projs = []
+    for l in range(1, n_hidden + 2):
+        scale = input_scale if l == 1 else 1.0
+        projs.append(Projection(f"{fwd[l - 1]}{fwd[l]}", fwd[l - 1], fwd[l], delay=1.0,
+                                init=WeightInit("normal", scale)))
+    projs += [
+        Projection("YYT", "Y", "YT", delay=1.0, init=WeightInit("identity", 1.0 - beta)),
+        Projection("LYT", "L", "YT", delay=1.0, init=WeightInit("identity", beta)),
+    ]
+    traces = [Trace("X_bar", "X", tau=5.0, delay=1.0)]
+    rules = []
+    # hidden layers from the top down: S, G, HT and the feedback projections
+    for l in range(n_hidden, 0, -1):
+        s, h, above, t_above = suffix[l - 1], fwd[l], fwd[l + 1], tgt[l + 1]
+        n = sizes[l]
+        pops += [
+            Population(f"S{s}", n, "tanh", tau=2.0),
+            Population(f"G{s}", n, "tanh", tau=2.0),
+            Population(f"HT{s}", n, "linear", tau=2.0),
+        ]
+        projs += [
+            Projection(f"{above}S{s}", above, f"S{s}", delay=2.0, init=WeightInit("normal", 1.0)),
+            Projection(f"{t_above}G{s}", t_above, f"G{s}", delay=1.0, tie=f"{above}S{s}"),
+            Projection(f"{h}HT{s}", h, f"HT{s}", delay=3.0, init=WeightInit("identity", 1.0)),
+            Projection(f"GHT{s}", f"G{s}", f"HT{s}", delay=1.0, init=WeightInit("identity", 1.0)),
+            Projection(f"SHT{s}", f"S{s}", f"HT{s}", delay=1.0, init=WeightInit("identity", -1.0)),
+        ]
+        traces += [Trace(f"{h}_bar", h, tau=5.0), Trace(f"{h}_bar_d", h, tau=5.0, delay=1.0)]
+    for l in range(1, n_hidden + 2):
+        if l in frozen:
+            continue
+        pre_trace = "X_bar" if l == 1 else f"{fwd[l - 1]}_bar_d"
+        rules.append(Rule(f"prediction_{fwd[l - 1]}{fwd[l]}", "prediction",
+                          f"{fwd[l - 1]}{fwd[l]}", lr=lr_forward[l - 1], window=window,
+                          bias=True, targets=[TargetTerm(tgt[l])], pre_trace=pre_trace))
+    for l in range(n_hidden, 0, -1):
+        s, h, above = suffix[l - 1], fwd[l], fwd[l + 1]
+        rules.append(Rule(f"reconstruction_{above}S{s}", "reconstruction", f"{above}S{s}",
+                          lr=lr_feedback, window=window, bias=True, forward_trace=f"{h}_bar"))
+    proto = Protocol(dt=1.0, present=window[1], gap=0.0, input="X", label="L", readout="Y",
+                     readout_window=window, input_noise=input_noise, dataset="digits",
+                     epochs=epochs, lr_decay=lr_decay)
+    return Circuit(name, pops, projs, traces, rules, proto, seed=seed,
+                   description=f"{'-'.join(map(str, sizes))} difference-target-propagation circuit")
