@@ -80,8 +80,8 @@ def check_supported(comp: Compiled) -> None:
         if comp.rule_kind[k] == OJA and p in seen:
             raise ValueError(
                 f"rules[{k}] ({c.rules[k].name}): Oja's rule must be the first rule on "
-                f"projection {comp.proj_names[p]!r} for the brian2 engine (Wᵀp is a summed "
-                "variable computed once per step)"
+                f"projection {comp.proj_names[int(comp.rule_proj[k])]!r} for the brian2 engine "
+                "(Wᵀp is a summed variable computed once per step)"
             )
         seen.setdefault(p, k)
 

@@ -8,8 +8,9 @@ transmits spikes with Brian2's own axonal delays (``on_pre`` with ``delay``):
 - encoding: each unit fires at ν = ν_max·clip((r − lo)/(hi − lo), 0, 1); [lo, hi] is [0, 1]
   for sigmoid/step/relu units and [−1, 1] (an offset) for tanh/sign/linear units;
   ``poisson`` units fire with probability ν·dt per step; ``lif`` units are leaky
-  integrate-and-fire neurons (τ_m·dv/dt = −v + τ_m·J, threshold 1, reset 0) whose drive
-  J = 1/(τ_m·(1 − exp(−1/(ν·τ_m)))) makes them fire regularly at exactly ν;
+  integrate-and-fire neurons (τ_m·dv/dt = −v + τ_m·J, threshold 1, reset by subtraction so
+  that spike times are not rounded to whole steps) whose drive J = 1/(τ_m·(1 − exp(−1/(ν·τ_m))))
+  makes them fire regularly at ν (τ_m = 50 ms: within 2.3 Hz of ν for ν ≤ 200 Hz, dt = 1 ms);
 - decoding: a presynaptic spike adds (hi − lo)·w/(ν_max·τ_s) to the postsynaptic current
   I_p, which decays with τ_s; with the offset term lo·Σ_j w_ij (a summed variable) this
   makes E[I_p] = Σ_j w_ij·x̂_j(t − d), the rate-mode current, x̂ = lo + (hi − lo)·ν/ν_max;
@@ -66,7 +67,7 @@ class SpikingRunner:
         target: str = "numpy",
         max_rate: float = 200.0,
         tau_syn: float = 5.0,
-        tau_m: float = 10.0,
+        tau_m: float = 50.0,
         seed: int | None = None,
     ):
         if target == "cpp_standalone":
@@ -153,7 +154,7 @@ class SpikingRunner:
                     eqs.append(f"back_{k} : 1")
             if p.model == "lif":
                 eqs += ["dv/dt = -v/taum + J : 1", "J : Hz"]
-                threshold, reset = "v > 1", "v = 0"
+                threshold, reset = "v > 1", "v -= 1.0"
             else:
                 threshold, reset = "rand() < nu*dt", ""
             reset += ("\n" if reset else "") + "xf += 1.0/(numax*taus)"
