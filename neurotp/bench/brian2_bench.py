@@ -109,6 +109,52 @@ def bench_brian2(
     return rows
 
 
+def profile_delay_line(n: int = 1000, steps: int = 30) -> dict[str, float]:
+    """Share of the delay line in a Brian2 (numpy target) step of ``bench_circuit(n)``, and
+    the cost of the alternative, a ring buffer written by a Python ``network_operation``.
+
+    Returns seconds: ``total`` (all code objects), ``delay_line`` (``dl_shift`` +
+    ``dl_write``), ``network_operation_per_step``, and the ``delay_line_fraction``.
+    """
+    import brian2 as b2
+
+    from neurotp.engines.brian2_engine import RateNetwork
+
+    b2.prefs.codegen.target = "numpy"
+    circ = bench_circuit(n=n)
+    circ.protocol.present = float(steps) * circ.protocol.dt
+    comp = compile_circuit(circ)
+    drive, _ = _drive(comp, steps * comp.dt)
+    b2.start_scope()
+    rn = RateNetwork(comp, comp.initial_state(), drive)
+    rn.net.run(rn.duration(), namespace=rn.namespace, profile=True)
+    info = [(name, float(sec)) for name, sec in rn.net.profiling_info]
+    total = sum(sec for _, sec in info)
+    dl = sum(sec for name, sec in info if "_dl_" in name)
+    hist = np.zeros((comp.hist_len, comp.n_units))
+    r = np.random.default_rng(0).random(comp.n_units)
+    k = [0]
+
+    def ring() -> None:
+        hist[k[0] % comp.hist_len] = r
+        k[0] += 1
+
+    b2.start_scope()
+    n_op = 2000
+    net = b2.Network(b2.NetworkOperation(ring, dt=comp.dt * b2.ms))
+    t0 = time.perf_counter()
+    net.run(n_op * comp.dt * b2.ms)
+    per_op = (time.perf_counter() - t0) / n_op
+    return {
+        "steps": float(steps),
+        "total": total,
+        "delay_line": dl,
+        "delay_line_fraction": dl / total,
+        "delay_line_per_step": dl / steps,
+        "network_operation_per_step": per_op,
+    }
+
+
 def main() -> None:  # pragma: no cover - convenience entry point
     import json
     import sys
