@@ -46,7 +46,7 @@ def plot(res: dict[str, object], out: Path) -> Path:
     xs, ys = np.asarray(res["xs"]), np.asarray(res["ys"])
     est, true = np.asarray(res["estimate"]), np.asarray(res["true_score"])
     dens, mask = np.asarray(res["density"]), np.asarray(res["mask"], dtype=bool)
-    step = max(1, xs.shape[0] // 21)
+    step = max(1, round(xs.shape[0] / 17))
     sub = np.zeros(xs.shape, dtype=bool)
     sub[::step, ::step] = True
     keep = sub.ravel() & mask
@@ -74,7 +74,7 @@ def plot(res: dict[str, object], out: Path) -> Path:
         u_true[:, 1],
         color="tab:blue",
         angles="xy",
-        scale=28,
+        scale=40,
         width=0.004,
         label=r"analytic score $\partial \log p / \partial x$",
     )
@@ -85,7 +85,7 @@ def plot(res: dict[str, object], out: Path) -> Path:
         u_est[:, 1],
         color="tab:red",
         angles="xy",
-        scale=28,
+        scale=40,
         width=0.0025,
         label=r"DAE $(r(x)-x)/\sigma^2$",
     )

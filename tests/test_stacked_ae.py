@@ -131,3 +131,41 @@ def test_bad_arguments_name_the_field():
         m.impute(np.zeros((3, 64), dtype=np.float32), np.ones(10, dtype=bool))
     with pytest.raises(ValueError, match="h_init"):
         m.sample(h_init=np.zeros((2, 5)))
+
+
+def test_fig_samples_main_small(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    torch.set_num_threads(1)
+    path = Path(__file__).resolve().parents[1] / "figures" / "fig_samples.py"
+    spec = importlib.util.spec_from_file_location("fig_samples", path)
+    fig = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fig)
+    args = [
+        "--dataset",
+        "digits",
+        "--sizes",
+        "64,32,16",
+        "--epochs",
+        "2",
+        "--n-train",
+        "400",
+        "--n-test",
+        "100",
+        "--device",
+        "cpu",
+        "--n-iter",
+        "2",
+        "--walkback",
+        "1",
+    ]
+    res = fig.main(args, out_dir=tmp_path, cache=tmp_path / "c.npz")
+    assert (tmp_path / "samples.png").stat().st_size > 5_000
+    assert (tmp_path / "imputation.png").stat().st_size > 5_000
+    grid = [int(k) for k in res["iter_grid"]]
+    assert float(res["mse_alg6"]) == pytest.approx(float(res["mse_iters"][grid.index(2)]))
+    assert res["chains"].shape == (8, len(res["chain_steps"]), 64)
+    # the cache holds plain arrays (no pickle) and re-plots to the same summary
+    again = fig.main(["--from-cache"], out_dir=tmp_path, cache=tmp_path / "c.npz")
+    assert fig.summary(again) == fig.summary(res)

@@ -422,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--alpha", type=float, default=1.0)
     p.add_argument("--target-gain", type=float, default=1.0)
     p.add_argument("--propagation", default="difference", choices=PROPAGATIONS)
+    p.add_argument("--unlabeled-gain", type=float, default=0.1)
+    p.add_argument("--encoder-ae-weight", type=float, default=1.0)
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--json", default=None, help="write the result (history included) here")
     a = p.parse_args(argv)
@@ -442,6 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         alpha=a.alpha,
         target_gain=a.target_gain,
         propagation=a.propagation,
+        unlabeled_gain=a.unlabeled_gain,
+        encoder_ae_weight=a.encoder_ae_weight,
     )
     summary = {k: v for k, v in res.items() if k != "history"}
     print(json.dumps(summary, default=str))
