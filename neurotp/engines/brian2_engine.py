@@ -469,7 +469,9 @@ class Brian2Engine(Engine):
 
     ``target`` is the Brian2 code-generation target: ``numpy``, ``cython`` (runtime) or
     ``cpp_standalone`` (the whole block is generated as C++, compiled and run once per
-    :meth:`run`). ``timings`` holds the last run's build / compile / loop seconds.
+    :meth:`run`); default ``$NEUROTP_BRIAN2_TARGET`` or ``numpy``. ``spiking`` holds the
+    spiking parameters (:class:`neurotp.engines.brian2_spiking.SpikingRunner`).
+    ``timings`` holds the last run's build / compile / loop seconds.
     """
 
     name = "brian2"
@@ -480,9 +482,11 @@ class Brian2Engine(Engine):
         comp: Compiled,
         dtype: type = np.float64,
         state: State | None = None,
-        target: str = "numpy",
+        target: str | None = None,
         spiking: dict | None = None,
     ):
+        if target is None:  # callers that know only (comp, dtype, state), e.g. Simulation
+            target = os.environ.get("NEUROTP_BRIAN2_TARGET", "numpy")
         if np.dtype(dtype) != np.float64:
             raise ValueError(
                 f"dtype: {np.dtype(dtype)} not supported by the brian2 engine; allowed: float64"
