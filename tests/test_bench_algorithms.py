@@ -49,3 +49,15 @@ def test_missing_algorithm_is_skipped(tmp_path, monkeypatch):
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="repeats"):
         bench.main(_args(tmp_path, repeats=0))
+
+
+def test_variants_with_hyper(tmp_path):
+    args = _args(tmp_path, algorithms=["bp", "dtp", "dtp@half"], chunk=0, repeats=1,
+                 hyper=["dtp@half:inv_fraction=0.5"])
+    result = bench.run(args)
+    assert [r["algorithm"] for r in result["results"]] == ["bp", "dtp", "dtp@half"]
+    assert result["hyper"] == {"dtp@half": {"inv_fraction": 0.5}}
+    with pytest.raises(ValueError, match="expected NAME:KEY=VALUE"):
+        bench.parse_hyper(["dtp=1"], ["dtp"])
+    with pytest.raises(ValueError, match="not in --algorithms"):
+        bench.parse_hyper(["fa:lr=1"], ["dtp"])

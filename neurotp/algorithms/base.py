@@ -72,6 +72,15 @@ class Algorithm:
                 f"{', '.join(sorted(allowed))}"
             )
         self.hyper: dict[str, Any] = {**allowed, **hyper}
+        for key, default in allowed.items():  # numbers given as strings (YAML "1e-3")
+            value = self.hyper[key]
+            if isinstance(default, float) or (default is None and key.startswith("lr")):
+                if value is None and default is None:
+                    continue
+                try:
+                    self.hyper[key] = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{key}: must be a number, got {value!r}") from None
         if self.hyper["init"] not in INITS:
             raise ValueError(f"init: unknown {self.hyper['init']!r}; allowed: {', '.join(INITS)}")
         self.sign_layers = check_sign_layers(self.hyper["sign_layers"], self.n_layers)

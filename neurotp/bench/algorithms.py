@@ -29,7 +29,11 @@ DEFAULT_ALGORITHMS = ("bp", "fa", "tp", "dtp", "alg5")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``neurotp bench algorithms`` (the lead's ``commands/bench.py`` calls this)."""
     parser.add_argument("--algorithms", nargs="+", default=list(DEFAULT_ALGORITHMS),
-                        metavar="NAME", help="algorithms to time (alg5 skipped if missing)")
+                        metavar="NAME",
+                        help="algorithms to time (alg5 skipped if missing); NAME@LABEL adds a "
+                             "variant, e.g. dtp@full with --hyper dtp@full:inv_fraction=1")
+    parser.add_argument("--hyper", action="append", default=[], metavar="NAME:KEY=VALUE",
+                        help="hyper-parameter for one entry of --algorithms (repeatable)")
     parser.add_argument("--dataset", default="synthetic",
                         choices=["synthetic", "digits", "fashion-mnist", "mnist"],
                         help="synthetic = uniform inputs and random labels of --input size")
@@ -50,6 +54,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="torch CPU threads (default 1; 0 = leave torch's default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
+
+
+def parse_hyper(items: list[str], names: list[str]) -> dict[str, dict[str, Any]]:
+    """``["dtp@full:inv_fraction=1"]`` -> ``{"dtp@full": {"inv_fraction": 1.0}}``."""
+    import yaml
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        head, sep, value = item.partition("=")
+        name, colon, key = head.partition(":")
+        if not (sep and colon and key):
+            raise ValueError(f"--hyper: expected NAME:KEY=VALUE, got {item!r}")
+        if name not in names:
+            raise ValueError(f"--hyper: {name!r} is not in --algorithms ({', '.join(names)})")
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, str):
+            try:
+                parsed = float(parsed)
+            except ValueError:
+                pass
+        out.setdefault(name, {})[key] = parsed
+    return out
 
 
 def _load(args: argparse.Namespace):
@@ -91,15 +117,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     x, y, n_classes, device = _load(args)
     sizes = [x.shape[1], *parse_hidden(args.hidden), n_classes]
+    hyper = parse_hyper(args.hyper, args.algorithms)
     algs: dict[str, Any] = {}
     skipped: dict[str, str] = {}
     for name in args.algorithms:
         try:
-            cls = get_algorithm(name)
+            cls = get_algorithm(name.split("@")[0])
         except ImportError as exc:
             skipped[name] = f"not importable: {exc}"
             continue
-        algs[name] = cls(sizes, args.activation, device=device, seed=args.seed)
+        algs[name] = cls(sizes, args.activation, device=device, seed=args.seed,
+                         **hyper.get(name, {}))
     gens = {name: torch.Generator().manual_seed(args.seed) for name in algs}
     for alg in algs.values():  # warm-up
         for i in range(min(args.warmup_batches, -(-len(x) // args.batch_size))):
@@ -160,6 +188,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "torch": torch.__version__,
         "machine": platform.processor() or platform.machine(),
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "hyper": hyper,
         "results": rows,
         "skipped": skipped,
     }
