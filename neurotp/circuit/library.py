@@ -148,7 +148,9 @@ def tp_circuit(
     window = (settle, settle + 10.0)
 
     pops = [Population("X", sizes[0], "linear", role="input")]
-    pops += [Population(f"H{s}", n, "tanh", tau=2.0) for s, n in zip(suffix, sizes[1:-1], strict=True)]
+    pops += [
+        Population(f"H{s}", n, "tanh", tau=2.0) for s, n in zip(suffix, sizes[1:-1], strict=True)
+    ]
     pops += [
         Population("Y", sizes[-1], "sigmoid", tau=2.0),
         Population("L", sizes[-1], "linear", tau=2.0, role="label"),
@@ -157,8 +159,15 @@ def tp_circuit(
     projs = []
     for l in range(1, n_hidden + 2):
         scale = input_scale if l == 1 else 1.0
-        projs.append(Projection(f"{fwd[l - 1]}{fwd[l]}", fwd[l - 1], fwd[l], delay=1.0,
-                                init=WeightInit("normal", scale)))
+        projs.append(
+            Projection(
+                f"{fwd[l - 1]}{fwd[l]}",
+                fwd[l - 1],
+                fwd[l],
+                delay=1.0,
+                init=WeightInit("normal", scale),
+            )
+        )
     projs += [
         Projection("YYT", "Y", "YT", delay=1.0, init=WeightInit("identity", 1.0 - beta)),
         Projection("LYT", "L", "YT", delay=1.0, init=WeightInit("identity", beta)),
@@ -186,15 +195,51 @@ def tp_circuit(
         if l in frozen:
             continue
         pre_trace = "X_bar" if l == 1 else f"{fwd[l - 1]}_bar_d"
-        rules.append(Rule(f"prediction_{fwd[l - 1]}{fwd[l]}", "prediction",
-                          f"{fwd[l - 1]}{fwd[l]}", lr=lr_forward[l - 1], window=window,
-                          bias=True, targets=[TargetTerm(tgt[l])], pre_trace=pre_trace))
+        rules.append(
+            Rule(
+                f"prediction_{fwd[l - 1]}{fwd[l]}",
+                "prediction",
+                f"{fwd[l - 1]}{fwd[l]}",
+                lr=lr_forward[l - 1],
+                window=window,
+                bias=True,
+                targets=[TargetTerm(tgt[l])],
+                pre_trace=pre_trace,
+            )
+        )
     for l in range(n_hidden, 0, -1):
         s, h, above = suffix[l - 1], fwd[l], fwd[l + 1]
-        rules.append(Rule(f"reconstruction_{above}S{s}", "reconstruction", f"{above}S{s}",
-                          lr=lr_feedback, window=window, bias=True, forward_trace=f"{h}_bar"))
-    proto = Protocol(dt=1.0, present=window[1], gap=0.0, input="X", label="L", readout="Y",
-                     readout_window=window, input_noise=input_noise, dataset="digits",
-                     epochs=epochs, lr_decay=lr_decay)
-    return Circuit(name, pops, projs, traces, rules, proto, seed=seed,
-                   description=f"{'-'.join(map(str, sizes))} difference-target-propagation circuit")
+        rules.append(
+            Rule(
+                f"reconstruction_{above}S{s}",
+                "reconstruction",
+                f"{above}S{s}",
+                lr=lr_feedback,
+                window=window,
+                bias=True,
+                forward_trace=f"{h}_bar",
+            )
+        )
+    proto = Protocol(
+        dt=1.0,
+        present=window[1],
+        gap=0.0,
+        input="X",
+        label="L",
+        readout="Y",
+        readout_window=window,
+        input_noise=input_noise,
+        dataset="digits",
+        epochs=epochs,
+        lr_decay=lr_decay,
+    )
+    return Circuit(
+        name,
+        pops,
+        projs,
+        traces,
+        rules,
+        proto,
+        seed=seed,
+        description=f"{'-'.join(map(str, sizes))} difference-target-propagation circuit",
+    )

@@ -1,0 +1,41 @@
+"""``neurotp compare``: circuit rules vs BP, FA, TP, DTP and Algorithm 5 from the same init."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="circuit rules against the baselines on digits")
+    p.add_argument(
+        "--arch",
+        action="append",
+        default=None,
+        help="architecture, repeatable (default: 64-16-10 and 64-16-16-10)",
+    )
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--baselines", nargs="*", default=["bp", "fa", "tp", "dtp", "alg5"])
+    p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
+    p.add_argument("--out", default="runs/compare")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from neurotp.compare import markdown_table, run_compare, write_outputs
+
+    results = []
+    for arch in args.arch or ["64-16-10", "64-16-16-10"]:
+        r = run_compare(
+            arch,
+            seeds=tuple(args.seeds),
+            epochs=args.epochs,
+            baselines=tuple(args.baselines),
+            batch_size=args.batch_size,
+            progress=True,
+        )
+        print(markdown_table(r), flush=True)
+        results.append(r)
+    for p in write_outputs(results, args.out):
+        print(f"wrote {p}")
+    return 0

@@ -1,0 +1,53 @@
+"""``neurotp figures [NAME ...|all]``: rebuild figures from the scripts in ``figures/``.
+
+Each ``figures/fig_<name>.py`` has a ``main(argv)``; its computation is cached under
+``figures/_cache/`` apart from plotting, and its PNGs land in ``figures/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from pathlib import Path
+
+
+def figure_dir() -> Path:
+    # figures/ lives at the repository root, next to the neurotp package
+    return Path(__file__).resolve().parents[2] / "figures"
+
+
+def available() -> dict[str, Path]:
+    return {p.stem.removeprefix("fig_"): p for p in sorted(figure_dir().glob("fig_*.py"))}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("figures", help="rebuild figures (figures/fig_*.py) into figures/")
+    p.add_argument("names", nargs="*", default=["all"], help="figure names, or 'all'")
+    p.add_argument("--list", action="store_true", help="list the figure scripts")
+    p.set_defaults(func=main)
+
+
+def run_figure(path: Path) -> float:
+    spec = importlib.util.spec_from_file_location(f"neurotp_fig_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    t0 = time.perf_counter()
+    module.main([])
+    return time.perf_counter() - t0
+
+
+def main(args: argparse.Namespace) -> int:
+    figs = available()
+    if args.list:
+        for name, path in figs.items():
+            print(f"{name:<20} {path}")
+        return 0
+    names = list(figs) if "all" in args.names else args.names
+    unknown = [n for n in names if n not in figs]
+    if unknown:
+        raise SystemExit(f"figures: unknown name(s) {unknown}; allowed: {', '.join(figs)}, all")
+    for name in names:
+        secs = run_figure(figs[name])
+        print(f"figure {name}: {secs:.1f} s")
+    return 0
