@@ -209,13 +209,19 @@ def plot(results: dict[str, tuple[dict, dict]], out_dir: Path = HERE) -> list[Pa
         shown = names[1:3]
         for k, name in enumerate(shown):
             pi = names.index(name)
-            unit = 0
+            i_all = a[f"spk_i_{name}"]
+            # the most active unit: a silent one would show only the clipped bottom of the range
+            unit = (
+                int(np.bincount(i_all, minlength=int(a["pop_size"][pi])).argmax())
+                if len(i_all)
+                else 0
+            )
             col_idx = int(a["pop_off"][pi]) + unit
             ax.plot(tt, rec[:, col_idx], color=f"C{k}", label=f"{name}[{unit}] rate model r(t)")
             i_sp, t_sp = a[f"spk_i_{name}"], a[f"spk_t_{name}"]
             ts = t_sp[i_sp == unit]
-            # decoded rate: spikes in a 10 ms sliding window, mapped back to rate units
-            win = 10.0
+            # decoded rate: spikes in a 30 ms sliding window, mapped back to rate units
+            win = 30.0
             counts = np.array([np.sum((ts > t - win) & (ts <= t)) for t in tt])
             nu = counts / (win / 1000.0) / float(a["max_rate"])
             lo, hi = float(a["pop_lo"][pi]), float(a["pop_hi"][pi])
@@ -224,7 +230,7 @@ def plot(results: dict[str, tuple[dict, dict]], out_dir: Path = HERE) -> list[Pa
                 lo + (hi - lo) * nu,
                 color=f"C{k}",
                 ls=":",
-                label=f"{name}[{unit}] decoded from spikes (10 ms window)",
+                label=f"{name}[{unit}] decoded from spikes (30 ms window)",
             )
         ax.set_xlabel("time (ms)")
         ax.set_ylabel("rate (model units)")
