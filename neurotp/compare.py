@@ -104,13 +104,26 @@ def _train_circuit(circuit, data, probe, record_alignment: bool) -> dict[str, An
     }
 
 
-def _train_baseline(name, sizes, init, data, seed, epochs, batch_size) -> dict[str, Any]:
+def _train_baseline(name, sizes, init, data, seed, epochs, batch_size, lr) -> dict[str, Any]:
     import torch
 
     from neurotp.algorithms import get_algorithm
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # digits-sized matrices: more threads only add overhead
+    try:
+        return _train_baseline_1(
+            get_algorithm, torch, name, sizes, init, data, seed, epochs, batch_size, lr
+        )
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_baseline_1(
+    get_algorithm, torch, name, sizes, init, data, seed, epochs, batch_size, lr
+) -> dict[str, Any]:
     torch.manual_seed(seed)
-    alg = get_algorithm(name)(sizes, "tanh", seed=seed, device="cpu")
+    alg = get_algorithm(name)(sizes, "tanh", seed=seed, device="cpu", lr=lr)
     shared = 0
     with torch.no_grad():
         for l, (w, b) in enumerate(init):
@@ -138,6 +151,7 @@ def run_compare(
     epochs: int = 30,
     baselines=BASELINES,
     batch_size: int = 32,
+    lr: float = 0.01,
     n_probe: int = 100,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -171,7 +185,7 @@ def run_compare(
         runs.setdefault("circuit_frozen_hidden", []).append(f_res)
         for name in baselines:
             runs.setdefault(name, []).append(
-                _train_baseline(name, sizes, init, data, seed, epochs, batch_size)
+                _train_baseline(name, sizes, init, data, seed, epochs, batch_size, lr)
             )
         if progress:
             print(f"  {arch} seed {seed} done", flush=True)
@@ -181,6 +195,7 @@ def run_compare(
         "seeds": list(seeds),
         "epochs": epochs,
         "batch_size_baselines": batch_size,
+        "lr_baselines": lr,
         "n_probe": n_probe,
         "runs": runs,
         "summary": summarize(runs),

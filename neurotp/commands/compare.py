@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--baselines", nargs="*", default=["bp", "fa", "tp", "dtp", "alg5"])
     p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=0.01, help="baselines' Adam learning rate")
     p.add_argument("--out", default="runs/compare")
     p.set_defaults(func=main)
 
