@@ -2,9 +2,10 @@
 
 A two-level stack of denoising auto-encoders (784-1024-256, sigmoid) is trained on the
 Fashion-MNIST training images by :class:`neurotp.algorithms.stacked_ae.StackedDenoisingAE`
-(Algorithm 2: short and long loops, no gradient across levels), with random rectangle
-occlusions of the input filled with the mean image and ``--walkback`` walk-back steps
-(sections 4 and 7.5 of the paper).
+(Algorithm 2: short and long loops, no gradient across levels). The first auto-encoder is
+trained with one of the four half-images hidden at random (``--input-mask halves``: the
+halves as modalities, section 4; ``blocks`` = random rectangles) and filled with the mean
+image, with ``--walkback`` walk-back steps (section 7.5).
 
 * ``figures/samples.png`` -- Algorithm 3: chains ``h_1 <- g_2(corrupt(f_2(h_1)))`` started
   from the recorded ``h_1`` of training images, decoded by ``g_1`` after 0, 1, 2, 5, 10, 20, 50
@@ -34,17 +35,19 @@ ITER_GRID = (1, 2, 3, 5, 10, 20, 50)
 
 
 def compute(
-    epochs: int = 5,
+    epochs: int = 4,
     sizes: tuple[int, ...] = (784, 1024, 256),
-    n_iter: int = 3,
+    n_iter: int = 2,
     seed: int = 0,
     device: str = "auto",
     n_train: int | None = None,
     n_test: int | None = None,
     dataset: str = "fashion-mnist",
     verbose: bool = True,
-    walkback: int = 2,
+    walkback: int = 1,
     lr: float = 2e-3,
+    input_mask: str = "halves",
+    level: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Train the stack and compute samples, imputations and their errors (all as arrays)."""
     import torch
@@ -57,7 +60,7 @@ def compute(
     model = StackedDenoisingAE(
         list(sizes),
         "sigmoid",
-        input_mask="blocks",
+        input_mask=input_mask,
         input_mask_prob=1.0,
         walkback=walkback,
         lr=lr,
@@ -79,11 +82,11 @@ def compute(
     mse_mean = float(((mean[missing] - x_test[:, missing]) ** 2).mean())
     mse_iters = []
     for k in ITER_GRID:
-        imp = model.impute(x_test, observed, init=mean, n_iter=k).cpu().numpy()
+        imp = model.impute(x_test, observed, init=mean, n_iter=k, level=level).cpu().numpy()
         mse_iters.append(float(((imp[:, missing] - x_test[:, missing]) ** 2).mean()))
-    imp = model.impute(x_test, observed, init=mean, n_iter=n_iter).cpu().numpy()
+    imp = model.impute(x_test, observed, init=mean, n_iter=n_iter, level=level).cpu().numpy()
     mse_alg6 = float(((imp[:, missing] - x_test[:, missing]) ** 2).mean())
-    imp20 = model.impute(x_test[:10], observed, init=mean, n_iter=20).cpu().numpy()
+    imp20 = model.impute(x_test[:10], observed, init=mean, n_iter=20, level=level).cpu().numpy()
     masked = np.where(observed, x_test[:10], mean)
     # Algorithm 3: chains at the top level, started from recorded h_{L-1} of training images.
     rng = np.random.default_rng(seed)
@@ -100,6 +103,8 @@ def compute(
         "epochs": np.asarray(epochs),
         "n_iter": np.asarray(n_iter),
         "walkback": np.asarray(walkback),
+        "input_mask": np.asarray(input_mask),
+        "level": np.asarray(model.n_layers if level is None else level),
         "lr": np.asarray(lr),
         "train_seconds": np.asarray(train_seconds),
         "train_recon": np.asarray([h["recon"] for h in history]),
@@ -197,6 +202,8 @@ def summary(res: dict[str, np.ndarray]) -> dict[str, object]:
         "sizes": [int(v) for v in res["sizes"]],
         "epochs": int(res["epochs"]),
         "walkback": int(res["walkback"]) if "walkback" in res else None,
+        "input_mask": str(res["input_mask"]) if "input_mask" in res else None,
+        "level": int(res["level"]) if "level" in res else None,
         "train_seconds": round(float(res["train_seconds"]), 1),
         "train_recon_last_epoch": round(float(res["train_recon"][-1]), 5),
         "n_test": int(res["n_test"]),
@@ -220,10 +227,12 @@ def main(
     """Compute (or load with ``--from-cache``), plot, print a JSON summary, return arrays."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="fashion-mnist")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--sizes", default="784,1024,256")
-    p.add_argument("--n-iter", type=int, default=3)
-    p.add_argument("--walkback", type=int, default=2)
+    p.add_argument("--n-iter", type=int, default=2)
+    p.add_argument("--walkback", type=int, default=1)
+    p.add_argument("--input-mask", default="halves", help="none, pixels, blocks or halves")
+    p.add_argument("--level", type=int, default=None, help="Alg. 6 auto-encoder depth (L)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--n-train", type=int, default=None)
     p.add_argument("--n-test", type=int, default=None)

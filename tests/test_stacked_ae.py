@@ -111,6 +111,17 @@ def test_hidden_block_masks_are_rectangles():
         assert mk.sum() == len(rows) * len(cols) >= 7 * 7
 
 
+def test_hidden_halves_are_one_of_four_halves():
+    m = StackedDenoisingAE([784, 8, 4], device="cpu", input_mask="halves", input_mask_prob=1.0)
+    masks = m.hidden_mask(200).reshape(200, 28, 28).numpy()
+    halves = np.zeros((4, 28, 28), dtype=bool)
+    halves[0, :14], halves[1, 14:], halves[2, :, :14], halves[3, :, 14:] = True, True, True, True
+    which = [next(i for i in range(4) if np.array_equal(mk, halves[i])) for mk in masks]
+    assert set(which) == {0, 1, 2, 3}
+    none = StackedDenoisingAE([784, 8], device="cpu", input_mask="halves", input_mask_prob=0.0)
+    assert not none.hidden_mask(20).any()
+
+
 def test_bad_arguments_name_the_field():
     with pytest.raises(ValueError, match="sizes"):
         StackedDenoisingAE([64])

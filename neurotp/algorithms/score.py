@@ -158,7 +158,6 @@ def score_check(
     from neurotp.metrics.score import density_mask, score_cosine
 
     mix = make_mixture(mixture_name)
-    torch.manual_seed(seed)
     dae = DenoisingAutoEncoder2D(sigma=sigma, hidden=hidden, device=device, seed=seed)
     losses = dae.fit(lambda n, rng: mix.sample(n, rng), n_steps=n_steps, seed=seed)
     xs, ys = mix.grid(grid)
