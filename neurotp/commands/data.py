@@ -14,8 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_list.set_defaults(func=_list)
     p_dl = sub.add_parser("download", help="download and verify the IDX files of a data set")
     p_dl.add_argument("name", choices=["fashion-mnist", "mnist"])
-    p_dl.add_argument("--dir", default=None,
-                      help="destination folder (default: ~/.cache/neurotp/NAME)")
+    p_dl.add_argument(
+        "--dir", default=None, help="destination folder (default: ~/.cache/neurotp/NAME)"
+    )
     p_dl.add_argument("--force", action="store_true", help="download even if present")
     p_dl.set_defaults(func=_download)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
