@@ -96,6 +96,7 @@ def test_two_blocks_equal_one_block_and_numba():
     assert b2e.state.t == nb.state.t == 4 * spp
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
 def test_divergence_names_population_and_time():
     pops = [
         Population("X", 2, "linear", role="input"),
