@@ -24,8 +24,8 @@ class DenoisingAutoEncoder2D(nn.Module):
     """``r(x) = g(f(x))`` (or ``x + g(f(x))`` with ``residual``): encoder ``f`` (``n_layers``
     hidden layers of ``hidden`` units) and a linear decoder ``g``, trained as a denoising
     auto-encoder. The residual form changes only the parametrisation of the reconstruction
-    function ``r``, not the training criterion; it spares the network from learning the
-    identity to a precision finer than ``sigma^2 * |score|``, which is what the check measures.
+    function ``r``, not the training criterion (measured: mean cosine 0.988 residual vs 0.973
+    plain with tanh units on the ``"ring"`` mixture; see docs/paper-algorithms.md).
 
     ``sigma`` is the standard deviation of the Gaussian corruption used in training; the score
     estimate is ``(r(x) - x) / sigma^2``. ``center``/``scale`` standardise inputs internally
