@@ -216,7 +216,7 @@ def tp_circuit(
                 f"{above}S{s}",
                 lr=lr_feedback,
                 window=window,
-                bias=True,
+                bias=False,  # G = g(YT) shares V with S but not a bias: keep both unbiased
                 forward_trace=f"{h}_bar",
             )
         )
