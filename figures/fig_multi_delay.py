@@ -90,7 +90,9 @@ def plot(d: dict, path: str) -> None:
 
 def main(argv: list[str] | None = None) -> Path:
     a = parse(argv)
-    key = hashlib.sha256(json.dumps([a.epochs, a.seeds]).encode()).hexdigest()[:10]
+    # the key covers the settings and the circuit file, so an edited circuit is recomputed
+    circuit_text = (ROOT / "circuits" / "multi_delay.yaml").read_text()
+    key = hashlib.sha256(json.dumps([a.epochs, a.seeds, circuit_text]).encode()).hexdigest()[:10]
     cache = HERE / "_cache" / f"multi_delay_{key}.json"
     if cache.exists() and not a.force:
         d = json.loads(cache.read_text())

@@ -119,7 +119,11 @@ def plot(d: dict[str, np.ndarray], out: str) -> None:
 
 def main(argv: list[str] | None = None) -> Path:
     a = parse(argv)
-    cache = HERE / "_cache" / f"presentation_e{a.epochs}.npz"
+    import hashlib
+
+    text = (ROOT / "circuits" / "digits_tp.yaml").read_text()
+    key = hashlib.sha256(f"{a.epochs}:{text}".encode()).hexdigest()[:10]
+    cache = HERE / "_cache" / f"presentation_{key}.npz"
     if cache.exists() and not a.force:
         with np.load(cache, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}

@@ -358,13 +358,24 @@ def write_outputs(results: list[dict[str, Any]], out: str | Path) -> list[Path]:
 def cached_compare(
     arch: str, cache_dir: str | Path, *, force: bool = False, **kwargs: Any
 ) -> dict[str, Any]:
-    """:func:`run_compare`, cached as JSON keyed by its settings (figures share one run)."""
+    """:func:`run_compare`, cached as JSON keyed by its full settings (figures share one run)."""
     import hashlib
+    import inspect
 
-    settings = {
-        "arch": arch,
-        **{k: list(v) if isinstance(v, tuple) else v for k, v in sorted(kwargs.items())},
+    defaults = {
+        k: p.default
+        for k, p in inspect.signature(run_compare).parameters.items()
+        if k not in ("arch", "progress")
     }
+    unknown = sorted(set(kwargs) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"cached_compare: unknown setting(s) {unknown}; allowed: {sorted(defaults)}"
+        )
+    settings = {"arch": arch, **defaults, **kwargs}
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+    # the key covers the settings and the circuit the builder makes, so edits recompute
+    settings["circuit"] = tp_circuit(parse_arch(arch)).to_dict()
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     path = Path(cache_dir) / f"compare_{arch}_{key}.json"
     if path.exists() and not force:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,21 +20,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
     p.add_argument("--lr", type=float, default=0.01, help="baselines' Adam learning rate")
     p.add_argument("--out", default="runs/compare")
+    p.add_argument("--force", action="store_true", help="recompute even if OUT/_cache has it")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from neurotp.compare import markdown_table, run_compare, write_outputs
+    from neurotp.compare import cached_compare, markdown_table, write_outputs
 
     results = []
     for arch in args.arch or ["64-16-10", "64-16-16-10"]:
-        r = run_compare(
+        r = cached_compare(
             arch,
+            Path(args.out) / "_cache",
+            force=args.force,
             seeds=tuple(args.seeds),
             epochs=args.epochs,
             baselines=tuple(args.baselines),
             batch_size=args.batch_size,
-            progress=True,
+            lr=args.lr,
         )
         print(markdown_table(r), flush=True)
         results.append(r)

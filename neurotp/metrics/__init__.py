@@ -4,5 +4,6 @@ Kept apart from model classes: metrics take arrays and return numbers.
 """
 
 from neurotp.metrics.circuit import accuracy, pca_reconstruction_mse, reconstruction_mse
+from neurotp.metrics.score import score_cosine
 
-__all__ = ["accuracy", "pca_reconstruction_mse", "reconstruction_mse"]
+__all__ = ["accuracy", "pca_reconstruction_mse", "reconstruction_mse", "score_cosine"]
