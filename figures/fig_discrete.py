@@ -58,6 +58,7 @@ def plot(d: dict, path: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     import numpy as np
 
     n_train, n_test, epochs = d["settings"]

@@ -85,6 +85,11 @@ def dtp_update(net: Network, x: np.ndarray, t: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def hidden_rates(net: Network, x: np.ndarray) -> list[np.ndarray]:
+    """Steady-state rates of the hidden layers for inputs ``x``."""
+    return _forward(net, x)[1:-1]
+
+
 def angle_degrees(a: np.ndarray, b: np.ndarray) -> float:
     """Angle between two arrays seen as vectors (NaN if either is zero)."""
     a, b = np.ravel(a), np.ravel(b)
