@@ -48,13 +48,14 @@ def train_curve(
     target: str = "cython",
     chunk: int = 100,
     seed: int = 0,
+    overrides: list[str] | None = None,
 ) -> tuple[list[float], object, object]:
     """Test metric before training and after each epoch; returns (curve, engine, comp)."""
     from neurotp.circuit import compile_circuit, load_circuit, make_drive
     from neurotp.data import load_dataset
     from neurotp.engines import get_engine
 
-    circ = load_circuit(ROOT / "circuits" / f"{circuit_name}.yaml")
+    circ = load_circuit(ROOT / "circuits" / f"{circuit_name}.yaml", overrides or [])
     comp = compile_circuit(circ)
     base_eta = comp.rule_eta.copy()
     d = load_dataset("digits")
@@ -102,14 +103,21 @@ def train_curve(
 
 
 def compute(
-    base: str, n_train: int, n_test: int, epochs: int, target: str = "cython"
+    base: str,
+    n_train: int,
+    n_test: int,
+    epochs: int,
+    target: str = "cython",
+    overrides: list[str] | None = None,
 ) -> dict[str, object]:
     """Spiking and rate learning curves of one circuit, and one recorded test presentation."""
     from neurotp.circuit import make_drive
     from neurotp.data import load_dataset
 
     t0 = time.perf_counter()
-    spk_curve, eng, comp = train_curve(SPIKING[base], "brian2", n_train, n_test, epochs, target)
+    spk_curve, eng, comp = train_curve(
+        SPIKING[base], "brian2", n_train, n_test, epochs, target, overrides=overrides
+    )
     t_spk = time.perf_counter() - t0
     rate_curve, _, _ = train_curve(base, "numba", n_train, n_test, epochs)
     d = load_dataset("digits")
@@ -145,6 +153,7 @@ def compute(
         "spiking_curve": [float(v) for v in spk_curve],
         "rate_curve": [float(v) for v in rate_curve],
         "seconds_spiking": t_spk,
+        "overrides": list(overrides or []),
     }
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(CACHE / f"spiking_{base}.npz", **out)
@@ -201,6 +210,8 @@ def plot(results: dict[str, tuple[dict, dict]], out_dir: Path = HERE) -> list[Pa
         ax.set_ylabel(f"{meta['metric']} ({meta['n_test']} test digits)")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
+        if meta.get("overrides"):
+            ax.set_title("spiking run with --set " + " ".join(meta["overrides"]), fontsize=6)
         ax = axes[1, col]
         rec = np.asarray(a["record"])
         dt = float(a["dt"])
@@ -251,6 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", default="cython", choices=["numpy", "cython"])
     ap.add_argument("--only", choices=list(SPIKING), default=None)
     ap.add_argument("--recompute", action="store_true")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a field of the spiking circuit, e.g. rules.prediction_XH.lr=0.002",
+    )
     args = ap.parse_args(argv)
     results = {}
     for base in SPIKING:
@@ -261,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         got = None if args.recompute else _load(base)
         if got is None:
-            compute(base, args.n_train, args.n_test, args.epochs, args.target)
+            compute(base, args.n_train, args.n_test, args.epochs, args.target, args.overrides)
             got = _load(base)
         results[base] = got
     for p in plot(results):
