@@ -49,6 +49,7 @@ def train_curve(
     chunk: int = 100,
     seed: int = 0,
     overrides: list[str] | None = None,
+    spiking: dict | None = None,
 ) -> tuple[list[float], object, object]:
     """Test metric before training and after each epoch; returns (curve, engine, comp)."""
     from neurotp.circuit import compile_circuit, load_circuit, make_drive
@@ -61,7 +62,7 @@ def train_curve(
     d = load_dataset("digits")
     xtr, ytr = d.x_train[:n_train], d.y_train[:n_train]
     xte, yte = d.x_test[:n_test], d.y_test[:n_test]
-    kw = {"target": target} if backend == "brian2" else {}
+    kw = {"target": target, "spiking": spiking} if backend == "brian2" else {}
     eng = get_engine(backend)(comp, **kw)
     order_rng = np.random.default_rng(seed)
     noise_rng = np.random.default_rng(seed + 1)
@@ -109,6 +110,8 @@ def compute(
     epochs: int,
     target: str = "cython",
     overrides: list[str] | None = None,
+    spiking: dict | None = None,
+    tag: str = "",
 ) -> dict[str, object]:
     """Spiking and rate learning curves of one circuit, and one recorded test presentation."""
     from neurotp.circuit import make_drive
@@ -116,7 +119,14 @@ def compute(
 
     t0 = time.perf_counter()
     spk_curve, eng, comp = train_curve(
-        SPIKING[base], "brian2", n_train, n_test, epochs, target, overrides=overrides
+        SPIKING[base],
+        "brian2",
+        n_train,
+        n_test,
+        epochs,
+        target,
+        overrides=overrides,
+        spiking=spiking,
     )
     t_spk = time.perf_counter() - t0
     rate_curve, _, _ = train_curve(base, "numba", n_train, n_test, epochs)
@@ -154,10 +164,11 @@ def compute(
         "rate_curve": [float(v) for v in rate_curve],
         "seconds_spiking": t_spk,
         "overrides": list(overrides or []),
+        "spiking": spiking or {},
     }
     CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(CACHE / f"spiking_{base}.npz", **out)
-    (CACHE / f"spiking_{base}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    np.savez(CACHE / f"spiking_{base}{tag}.npz", **out)
+    (CACHE / f"spiking_{base}{tag}.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out
 
 
@@ -270,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FIELD=VALUE",
         help="override a field of the spiking circuit, e.g. rules.prediction_XH.lr=0.002",
     )
+    ap.add_argument("--tau-syn", type=float, default=5.0, help="synaptic time constant (ms)")
+    ap.add_argument("--tag", default="", help="cache under spiking_<circuit><tag> (no plot)")
     args = ap.parse_args(argv)
     results = {}
     for base in SPIKING:
@@ -280,7 +293,18 @@ def main(argv: list[str] | None = None) -> int:
             continue
         got = None if args.recompute else _load(base)
         if got is None:
-            compute(base, args.n_train, args.n_test, args.epochs, args.target, args.overrides)
+            compute(
+                base,
+                args.n_train,
+                args.n_test,
+                args.epochs,
+                args.target,
+                args.overrides,
+                {"tau_syn": args.tau_syn},
+                args.tag,
+            )
+            if args.tag:
+                return 0
             got = _load(base)
         results[base] = got
     for p in plot(results):
