@@ -140,9 +140,7 @@ class RateNetwork:
             ta["labon"] = b2.TimedArray(tab["labon"], dt=dt, name="ntp_labon")
         if "gate" in tab:
             ta["gate"] = b2.TimedArray(tab["gate"], dt=dt, name="ntp_gate")
-        ns = {f"ntp_{k}": v for k, v in ta.items()}
         self.namespace = {v.name: v for v in ta.values()}
-        del ns
 
         n_proj = len(c.proj_names)
         owner = [circ.projection(p).tie for p in c.proj_names]
@@ -163,7 +161,6 @@ class RateNetwork:
             "sidx : integer (constant)",
             "islab : 1 (constant)",
             "lidx : integer (constant)",
-            "bad : 1",
         ]
         eqs += [f"a{code} : 1 (constant)" for code in codes]
         eqs += [f"I_{p} : 1" for p in range(n_proj)]

@@ -104,7 +104,6 @@ class SpikingRunner:
         self.timings: dict[str, float] = {}
         self.net: Any = None
         self.last_spikes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._t_ms = 0.0
 
     # ---- construction ------------------------------------------------------------------------
     def _build(self) -> None:
