@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     d_ref, n_ref = _drive(rcomp, args.reference_steps)
     t_ref = _time(ReferenceEngine, rcomp, d_ref, args.repeats)
     bw = memory_bandwidth()
+    # the same copy over a buffer the size of the weights: what a cache-resident loop can get
+    bw_ws = memory_bandwidth(n_bytes=max(8 * comp.n_weights, 2**20), repeats=20)
 
     dt_s = comp.dt / 1000.0
     rows = []
@@ -141,6 +143,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "dt_ms": comp.dt,
         "max_abs_difference_before_timing": max_diff,
         "memory_bandwidth_bytes_per_s": bw,
+        "working_set_copy_bytes_per_s": bw_ws,
+        "weights_bytes": 8 * comp.n_weights,
         "rows": rows,
         "numba_over_reference": rows[1]["steps_per_s"] / rows[0]["steps_per_s"],
         "machine": {
@@ -193,7 +197,9 @@ def format_table(result: dict[str, Any]) -> str:
         "memory bandwidth (copy, measured now): "
         f"{result['memory_bandwidth_bytes_per_s'] / 1e9:.2f} GB/s; "
         f"numba's weight traffic: {nb['implied_weight_traffic_bytes_per_s'] / 1e9:.2f} GB/s "
-        f"({100 * nb['fraction_of_measured_bandwidth']:.0f} % of it)",
+        f"({100 * nb['fraction_of_measured_bandwidth']:.0f} % of it); the same copy over a "
+        f"buffer the size of the weights ({result['weights_bytes'] / 2**20:.0f} MiB, "
+        f"cache-resident if it fits): {result['working_set_copy_bytes_per_s'] / 1e9:.2f} GB/s",
     ]
     if "numba_over_fastest_brian2" in result:
         lines.append(f"numba / fastest brian2 target: {result['numba_over_fastest_brian2']:.1f}x")
