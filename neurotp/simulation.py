@@ -44,11 +44,12 @@ class Simulation:
     chunk: int = 128
     data: Any = None
     history: list[EpochMetrics] = field(default_factory=list)
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.comp = compile_circuit(self.circuit)
         self._base_eta = self.comp.rule_eta.copy()
-        self.engine = get_engine(self.backend)(self.comp, dtype=np.dtype(self.dtype).type)
+        self.engine = self.make_engine()
         seq = np.random.SeedSequence(self.circuit.seed)
         order_seq, noise_seq = seq.spawn(2)
         self.order_rng = np.random.default_rng(order_seq)
@@ -61,6 +62,12 @@ class Simulation:
             self.data = load_dataset(p.dataset, n_train=p.n_train, n_test=p.n_test)
 
     # ------------------------------------------------------------------------------------
+    def make_engine(self, state: State | None = None):
+        """A new engine of this simulation's backend, dtype and options (e.g. Brian2's
+        ``target``), optionally starting from ``state``."""
+        cls = get_engine(self.backend)
+        return cls(self.comp, dtype=np.dtype(self.dtype).type, state=state, **self.engine_options)
+
     @property
     def state(self) -> State:
         return self.engine.state
@@ -95,7 +102,7 @@ class Simulation:
         d = self.data
         x = d.x_test if x is None else x
         y = d.y_test if y is None else y
-        engine = type(self.engine)(self.comp, dtype=self.engine.dtype.type, state=self.state.copy())
+        engine = self.make_engine(state=self.state.copy())
         rng = np.random.default_rng([self.circuit.seed, 7919, self.epoch])
         means = self.present(x, y, train=False, rng=rng, engine=engine)
         p = self.circuit.protocol

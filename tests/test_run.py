@@ -48,3 +48,10 @@ def test_resume_flag_continues(tmp_path):
     a = np.load(tmp_path / "r" / "checkpoint.npz")["w"]
     b = np.load(tmp_path / "full" / "checkpoint.npz")["w"]
     assert np.array_equal(a, b)
+
+
+def test_brian2_target_needs_brian2_backend(tmp_path):
+    import pytest
+
+    with pytest.raises(SystemExit, match="--brian2-target: allowed only with --backend brian2"):
+        run(tmp_path / "x", "--brian2-target", "cython")

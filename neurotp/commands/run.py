@@ -25,6 +25,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="override a circuit field, e.g. --set rules.prediction_XH.lr=0.01",
     )
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    p.add_argument(
+        "--brian2-target",
+        dest="brian2_target",
+        default=None,
+        choices=["numpy", "cython", "cpp_standalone"],
+        help="Brian2 code-generation target (with --backend brian2)",
+    )
+    p.add_argument(
+        "--spiking",
+        default=None,
+        choices=["lif", "poisson"],
+        help="make every population spiking (Brian2 backend only)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=main)
@@ -46,10 +59,16 @@ def main(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
+    if args.spiking:
+        names = [p.name for p in load_circuit(args.circuit, overrides).populations]
+        overrides += [f"populations.{n}.model={args.spiking}" for n in names]
     circuit = load_circuit(args.circuit, overrides)
     out = Path(args.out or Path("runs") / circuit.name)
     out.mkdir(parents=True, exist_ok=True)
-    kwargs = {"backend": args.backend, "dtype": args.dtype}
+    options = {"target": args.brian2_target} if args.brian2_target else {}
+    if options and args.backend != "brian2":
+        raise SystemExit("--brian2-target: allowed only with --backend brian2")
+    kwargs = {"backend": args.backend, "dtype": args.dtype, "engine_options": options}
     sim = (
         Simulation.resume(circuit, out, **kwargs) if args.resume else Simulation(circuit, **kwargs)
     )
@@ -71,11 +90,8 @@ def main(args: argparse.Namespace) -> int:
 
     # record a few test presentations, step by step, for the rate figure
     from neurotp.circuit import make_drive
-    from neurotp.engines import get_engine
 
-    engine = get_engine(args.backend)(
-        sim.comp, dtype=np.dtype(args.dtype).type, state=sim.state.copy()
-    )
+    engine = sim.make_engine(state=sim.state.copy())
     n_show = 3
     drive = make_drive(
         sim.comp,
