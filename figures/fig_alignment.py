@@ -7,32 +7,15 @@ the BP gradient and the DTP update of the same network on a probe batch. Compute
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def parse(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--arch", default="64-16-10")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--out", default=str(HERE / "alignment.png"))
-    return p.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> Path:
-    from neurotp.compare import cached_compare, plot_alignment
+    from neurotp.compare import figure_main, plot_alignment
 
-    a = parse(argv)
-    result = cached_compare(
-        a.arch, HERE / "_cache", force=a.force, seeds=tuple(a.seeds), epochs=a.epochs
-    )
-    plot_alignment(result, a.out)
-    print(f"saved {a.out}")
-    return Path(a.out)
+    return figure_main(argv, plot_alignment, HERE / "alignment.png", __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

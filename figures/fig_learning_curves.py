@@ -7,32 +7,17 @@ frozen-hidden control, mean ± std over seeds. Computed by :func:`neurotp.compar
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def parse(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--arch", default="64-16-10")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--out", default=str(HERE / "learning_curves.png"))
-    return p.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> Path:
-    from neurotp.compare import cached_compare, plot_learning_curves
+    from neurotp.compare import figure_main, plot_learning_curves
 
-    a = parse(argv)
-    result = cached_compare(
-        a.arch, HERE / "_cache", force=a.force, seeds=tuple(a.seeds), epochs=a.epochs
+    return figure_main(
+        argv, plot_learning_curves, HERE / "learning_curves.png", __doc__.splitlines()[0]
     )
-    plot_learning_curves(result, a.out)
-    print(f"saved {a.out}")
-    return Path(a.out)
 
 
 if __name__ == "__main__":

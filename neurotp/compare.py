@@ -399,3 +399,23 @@ def cached_compare(
     tmp.write_text(text)
     tmp.replace(path)
     return json.loads(text)  # the same plain JSON types as a later cache hit
+
+
+def figure_main(argv: list[str] | None, plot, out: Path, description: str) -> Path:
+    """Shared command line of the comparison figures (figures/fig_learning_curves.py and
+    fig_alignment.py): compute or reuse the cached comparison, then ``plot(result, out)``."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--arch", default="64-16-10")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--force", action="store_true", help="recompute even if cached")
+    p.add_argument("--out", default=str(out))
+    a = p.parse_args(argv)
+    result = cached_compare(
+        a.arch, out.parent / "_cache", force=a.force, seeds=tuple(a.seeds), epochs=a.epochs
+    )
+    plot(result, a.out)
+    print(f"saved {a.out}")
+    return Path(a.out)

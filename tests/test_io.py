@@ -22,7 +22,8 @@ def test_yaml_round_trip(tmp_path):
 
 def test_overrides_by_name_and_index():
     d = random_circuit().to_dict()
-    d2 = apply_overrides(d, ["rules.pred_XH.lr=0.5", "populations.1.noise=0.2", "protocol.epochs=7"])
+    sets = ["rules.pred_XH.lr=0.5", "populations.1.noise=0.2", "protocol.epochs=7"]
+    d2 = apply_overrides(d, sets)
     c = circuit_from_dict(d2)
     assert c.rules[0].lr == 0.5
     assert c.populations[1].noise == 0.2

@@ -20,7 +20,8 @@ from neurotp.engines.reference import ReferenceEngine
 
 def relay(delay: float, tau: float = 1.0) -> Circuit:
     pops = [Population("X", 1, "linear", role="input"), Population("Y", 1, "linear", tau=tau)]
-    projs = [Projection("XY", "X", "Y", delay=delay, init=WeightInit("constant", 2.0, fan_in=False))]
+    init = WeightInit("constant", 2.0, fan_in=False)
+    projs = [Projection("XY", "X", "Y", delay=delay, init=init)]
     return Circuit("relay", pops, projs, [], [], Protocol(dt=1.0, present=20.0, input="X"))
 
 

@@ -251,7 +251,8 @@ def compile_circuit(c: Circuit) -> Compiled:
         rw = (int(round(proto.readout_window[0] / dt)), int(round(proto.readout_window[1] / dt)))
     if not (0 <= rw[0] < rw[1] <= present):
         raise ValueError(
-            f"protocol.readout_window: {proto.readout_window} must lie inside [0, present={proto.present}] ms"
+            f"protocol.readout_window: {proto.readout_window} must lie inside "
+            f"[0, present={proto.present}] ms"
         )
     lab = proto.label
     return Compiled(

@@ -137,7 +137,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                 else:
                     names = [x.get("name") for x in node if isinstance(x, dict)]
                     raise CircuitFormatError(
-                        f"--set {where}: no item named {key!r}; allowed: {', '.join(map(str, names))}"
+                        f"--set {where}: no item named {key!r}; "
+                        f"allowed: {', '.join(map(str, names))}"
                     )
                 if last:
                     node[idx] = value

@@ -18,12 +18,14 @@ def delay_steps(delay: float, dt: float, where: str) -> int:
     """Delay in whole steps of dt; rejects negative delays and non-multiples of dt."""
     if delay < 0:
         raise CircuitError(
-            f"{where}: delay {delay} ms is negative; allowed: 0 or a positive multiple of dt={dt} ms"
+            f"{where}: delay {delay} ms is negative; "
+            f"allowed: 0 or a positive multiple of dt={dt} ms"
         )
     steps = delay / dt
     if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
         raise CircuitError(
-            f"{where}: delay {delay} ms is not a multiple of dt={dt} ms; allowed: k*dt for integer k >= 0"
+            f"{where}: delay {delay} ms is not a multiple of dt={dt} ms; "
+            "allowed: k*dt for integer k >= 0"
         )
     return int(round(steps))
 
@@ -59,7 +61,8 @@ def validate(c: Circuit) -> Circuit:
             raise CircuitError(f"{w}.size: {p.size!r} is not a positive integer")
         if p.activation not in ACTIVATIONS:
             raise CircuitError(
-                f"{w}.activation: unknown activation {p.activation!r}; allowed: {', '.join(ACTIVATIONS)}"
+                f"{w}.activation: unknown activation {p.activation!r}; "
+                f"allowed: {', '.join(ACTIVATIONS)}"
             )
         if p.role not in ROLES:
             raise CircuitError(f"{w}.role: unknown role {p.role!r}; allowed: {', '.join(ROLES)}")
@@ -107,7 +110,8 @@ def validate(c: Circuit) -> Circuit:
         else:
             if pr.init.kind not in INIT_KINDS:
                 raise CircuitError(
-                    f"{w}.init.kind: unknown kind {pr.init.kind!r}; allowed: {', '.join(INIT_KINDS)}"
+                    f"{w}.init.kind: unknown kind {pr.init.kind!r}; "
+                    f"allowed: {', '.join(INIT_KINDS)}"
                 )
             if pr.init.kind == "identity" and pops[pr.pre].size != pops[pr.post].size:
                 raise CircuitError(
@@ -144,7 +148,8 @@ def validate(c: Circuit) -> Circuit:
         if delay is not None and (tr.population != population or abs(tr.delay - delay) > 1e-12):
             raise CircuitError(
                 f"{where}: trace {name!r} must follow the presynaptic population {population!r} "
-                f"with the projection's delay {delay} ms (it follows {tr.population!r} at {tr.delay} ms)"
+                f"with the projection's delay {delay} ms "
+                f"(it follows {tr.population!r} at {tr.delay} ms)"
             )
 
     for i, r in enumerate(c.rules):
