@@ -8,7 +8,7 @@ one flat trace vector. NumPy only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -113,7 +113,6 @@ class Compiled:
     label_off: int = -1
     label_n: int = 0
     readout_win: tuple[int, int] = (0, 0)
-    extra: dict = field(default_factory=dict)
 
     @property
     def steps_per_presentation(self) -> int:
