@@ -107,6 +107,89 @@ def _rule_row_coeffs(k, a, r, tr, post_off, rule_kind, rule_trace, tr_off, tgt_p
 
 
 @njit(cache=True)
+def _fill_row_coeffs(
+    k,
+    post_n,
+    post_off,
+    r,
+    tr,
+    rule_kind,
+    rule_trace,
+    tr_off,
+    tgt_ptr,
+    tgt_off,
+    tgt_w,
+    row_ca,
+    row_cb,
+    row_db,
+):
+    """Fill row_ca/row_cb/row_db[:post_n] for rule k; return whether it reads the pre trace."""
+    use_tr = False
+    for a in range(post_n):
+        ca, cb, use_tr, db = _rule_row_coeffs(
+            k, a, r, tr, post_off, rule_kind, rule_trace, tr_off, tgt_ptr, tgt_off, tgt_w
+        )
+        row_ca[a] = ca
+        row_cb[a] = cb
+        row_db[a] = db
+    return use_tr
+
+
+@njit(cache=True)
+def _apply_rule(
+    k,
+    w,
+    b,
+    woff,
+    pre_n,
+    post_n,
+    post_off,
+    x,
+    r,
+    tr,
+    rule_kind,
+    rule_trace,
+    tr_off,
+    tgt_ptr,
+    tgt_off,
+    tgt_w,
+    rule_eta,
+    rule_lo,
+    rule_hi,
+    rule_bias,
+    row_ca,
+    row_cb,
+    row_db,
+):
+    """One element-wise rule (not Oja's) on a whole matrix: W += eta (ca xbᵀ - cb xᵀ), clip,
+    and the post bias if the rule learns it."""
+    use_tr = _fill_row_coeffs(
+        k,
+        post_n,
+        post_off,
+        r,
+        tr,
+        rule_kind,
+        rule_trace,
+        tr_off,
+        tgt_ptr,
+        tgt_off,
+        tgt_w,
+        row_ca,
+        row_cb,
+        row_db,
+    )
+    toff = tr_off[rule_trace[k]] if use_tr else 0
+    xb = tr[toff : toff + pre_n] if use_tr else x
+    eta = rule_eta[k]
+    for a in range(post_n):
+        base = woff + a * pre_n
+        _update(w[base : base + pre_n], x, xb, row_ca[a], row_cb[a], eta, rule_lo[k], rule_hi[k])
+        if rule_bias[k]:
+            b[post_off + a] += eta * row_db[a]
+
+
+@njit(cache=True)
 def run_block(
     r,
     hist,
@@ -221,24 +304,22 @@ def run_block(
                     continue
                 if n_open == 1 and rule_lo[only] == -np.inf and rule_hi[only] == np.inf:
                     # the common case: one unbounded rule, one pass over the matrix
-                    use_tr = False
-                    for a in range(post_n):
-                        ca, cb, use_tr, db = _rule_row_coeffs(
-                            only,
-                            a,
-                            r,
-                            tr,
-                            post_off,
-                            rule_kind,
-                            rule_trace,
-                            tr_off,
-                            tgt_ptr,
-                            tgt_off,
-                            tgt_w,
-                        )
-                        row_ca[a] = ca
-                        row_cb[a] = cb
-                        row_db[a] = db
+                    use_tr = _fill_row_coeffs(
+                        only,
+                        post_n,
+                        post_off,
+                        r,
+                        tr,
+                        rule_kind,
+                        rule_trace,
+                        tr_off,
+                        tgt_ptr,
+                        tgt_off,
+                        tgt_w,
+                        row_ca,
+                        row_cb,
+                        row_db,
+                    )
                     toff = tr_off[rule_trace[only]] if use_tr else 0
                     xb = tr[toff : toff + pre_n] if use_tr else x
                     _rows_dot_update(
@@ -248,31 +329,36 @@ def run_block(
                         for a in range(post_n):
                             b[post_off + a] += rule_eta[only] * row_db[a]
                     continue
-                for a in range(post_n):
-                    base = woff + a * pre_n
-                    wrow = w[base : base + pre_n]
-                    cur[post_off + a] += _dot(wrow, x)
-                    for kr in range(n_rules):
-                        if rule_proj[kr] != p or not step_open[k, kr]:
-                            continue
-                        ca, cb, use_tr, db = _rule_row_coeffs(
+                # several rules or bounds: currents with the old weights, then each open rule
+                # in declaration order (element by element the same sequence as the reference)
+                _rows_dot(w, woff, pre_n, post_n, x, cur, post_off)
+                for kr in range(n_rules):
+                    if rule_proj[kr] == p and step_open[k, kr]:
+                        _apply_rule(
                             kr,
-                            a,
+                            w,
+                            b,
+                            woff,
+                            pre_n,
+                            post_n,
+                            post_off,
+                            x,
                             r,
                             tr,
-                            post_off,
                             rule_kind,
                             rule_trace,
                             tr_off,
                             tgt_ptr,
                             tgt_off,
                             tgt_w,
+                            rule_eta,
+                            rule_lo,
+                            rule_hi,
+                            rule_bias,
+                            row_ca,
+                            row_cb,
+                            row_db,
                         )
-                        toff = tr_off[rule_trace[kr]] if use_tr else 0
-                        xb = tr[toff : toff + pre_n] if use_tr else x
-                        _update(wrow, x, xb, ca, cb, rule_eta[kr], rule_lo[kr], rule_hi[kr])
-                        if rule_bias[kr]:
-                            b[post_off + a] += rule_eta[kr] * db
             for q in range(n_noisy):
                 u = noise_idx[q]
                 cur[u] += unit_sigma[u] * noise[g, q]
@@ -309,27 +395,31 @@ def run_block(
                                     v = min(max(v, lo), hi)
                                 w[woff + a * pre_n + j] = v
                         continue
-                    x = hist[row, pre_off : pre_off + pre_n]
-                    for a in range(post_n):
-                        ca, cb, use_tr, db = _rule_row_coeffs(
-                            kr,
-                            a,
-                            r,
-                            tr,
-                            post_off,
-                            rule_kind,
-                            rule_trace,
-                            tr_off,
-                            tgt_ptr,
-                            tgt_off,
-                            tgt_w,
-                        )
-                        base = woff + a * pre_n
-                        toff = tr_off[rule_trace[kr]] if use_tr else 0
-                        xb = tr[toff : toff + pre_n] if use_tr else x
-                        _update(w[base : base + pre_n], x, xb, ca, cb, eta, lo, hi)
-                        if rule_bias[kr]:
-                            b[post_off + a] += eta * db
+                    _apply_rule(
+                        kr,
+                        w,
+                        b,
+                        woff,
+                        pre_n,
+                        post_n,
+                        post_off,
+                        hist[row, pre_off : pre_off + pre_n],
+                        r,
+                        tr,
+                        rule_kind,
+                        rule_trace,
+                        tr_off,
+                        tgt_ptr,
+                        tgt_off,
+                        tgt_w,
+                        rule_eta,
+                        rule_lo,
+                        rule_hi,
+                        rule_bias,
+                        row_ca,
+                        row_cb,
+                        row_db,
+                    )
             # ---- traces ----
             for m in range(n_tr):
                 row = (t - tr_delay[m]) % L
