@@ -114,3 +114,13 @@ def test_trace_must_follow_presynaptic_with_delay():
     d = base()
     d["rules"][0]["pre_trace"] = "H_bar"  # trace of H, but XH's pre is X
     check(d, "rules[0] (pred_XH).pre_trace")
+
+
+def test_learned_bias_on_weights_tied_into_another_population():
+    from neurotp.circuit.library import tp_circuit
+
+    d = tp_circuit().to_dict()
+    for r in d["rules"]:
+        if r["kind"] == "reconstruction":
+            r["bias"] = True  # YS is tied into G: G would not get S's learned bias
+    check(d, "reconstruction_YS", ".bias", "shares its weights (tie)", "allowed: bias: false")

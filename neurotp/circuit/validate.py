@@ -182,6 +182,17 @@ def validate(c: Circuit) -> Circuit:
                         f"{w}.targets[{k}]: size mismatch, target {tt.population!r} has "
                         f"{pops[tt.population].size} units, post {post.name!r} has {post.size}"
                     )
+        if r.bias:
+            # a tie shares weights, not biases: a bias learned on one post population would be
+            # missing from the other, and their difference (e.g. G - S) would be offset
+            owner = pr.tie or pr.name
+            sharers = {q.post for q in c.projections if (q.tie or q.name) == owner}
+            if len(sharers) > 1:
+                raise CircuitError(
+                    f"{w}.bias: projection {pr.name!r} shares its weights (tie) with projections "
+                    f"onto {sorted(sharers - {pr.post})}, which would not share the learned bias "
+                    f"of {pr.post!r}; allowed: bias: false on rules of tied weights"
+                )
         if r.kind == "prediction":
             need_trace(r.pre_trace, f"{w}.pre_trace", pr.pre, pr.delay)
         if r.kind == "reconstruction":
