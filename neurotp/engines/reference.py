@@ -145,6 +145,7 @@ class ReferenceEngine(Engine):
         spp = c.steps_per_presentation
         r0, r1 = c.readout_win
         zero_in = np.zeros(c.input_n)
+        closed = np.zeros(len(c.rule_names), dtype=bool)
         g = 0
         for i in range(drive.n_presentations):
             label_row = None if drive.labels is None else drive.labels[i]
@@ -157,7 +158,7 @@ class ReferenceEngine(Engine):
                     drive.noise[g],
                     step_open[k]
                     if (drive.learn and presenting)
-                    else np.zeros(len(c.rule_names), bool),
+                    else closed,
                 )
                 # the rate after the step is r(t+1); readout windows count post-step rates
                 if r0 <= k < r1:
