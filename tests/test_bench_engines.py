@@ -8,15 +8,19 @@ from neurotp.bench.engines import format_table, memory_bandwidth, run
 
 
 def test_bench_engines_small():
-    args = argparse.Namespace(units=50, numba_steps=40, reference_steps=20, repeats=1,
-                              brian2=None, out=None)
+    args = argparse.Namespace(
+        units=50, numba_steps=40, reference_steps=20, repeats=1, brian2=None, out=None
+    )
     res = run(args)
     assert res["max_abs_difference_before_timing"] <= 1e-9
-    ref, nb = res["rows"]
-    assert ref["engine"] == "reference" and nb["engine"] == "numba"
+    by = {r["engine"]: r for r in res["rows"]}
+    ref, nb, step = by["reference"], by["numba"], by["numba step loop (K=1)"]
+    assert by["reference, 1 BLAS thread"]["threads"] == 1
+    assert step["block_steps"] == 1 and nb["block_steps"] == res["delay_block_steps"] == 2
     assert nb["synapse_updates_per_s"] == pytest.approx(nb["steps_per_s"] * 2 * 50 * 50, rel=1e-12)
-    assert res["numba_over_reference"] == pytest.approx(nb["steps_per_s"] / ref["steps_per_s"],
-                                                     rel=1e-12)
+    assert res["numba_over_reference"] == pytest.approx(
+        nb["steps_per_s"] / ref["steps_per_s"], rel=1e-12
+    )
     assert "numba / reference" in format_table(res)
 
 

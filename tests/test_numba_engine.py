@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from neurotp.circuit import compile_circuit, make_drive
-from neurotp.circuit.library import random_circuit
+from neurotp.circuit.library import bench_circuit, random_circuit
 from neurotp.engines import DivergenceError
-from neurotp.engines.numba_engine import NumbaEngine, fusable_projections
+from neurotp.engines.numba_engine import NumbaEngine, block_plan, fusable_projections
 from neurotp.engines.reference import ReferenceEngine
 
 
@@ -105,3 +105,94 @@ def test_reference_rejects_float32_and_spiking():
     c.populations[1].model = "lif"
     with pytest.raises(ValueError, match="runs on backend 'brian2' only"):
         NumbaEngine(compile_circuit(c))
+
+
+# ---- delay blocks (block_plan) and threads ----------------------------------------------
+
+
+def _scaled_delays(c, factor):
+    for p in c.projections:
+        p.delay *= factor
+    for t in c.traces:
+        t.delay *= factor
+    return c
+
+
+def test_block_plan_picks_the_smallest_delay_and_skips_what_it_cannot_block():
+    comp = compile_circuit(random_circuit(0))
+    k, blocked, pre_tr = block_plan(comp)
+    names = [n for n, b in zip(comp.proj_names, blocked, strict=True) if b]
+    # untied, not Oja, unbounded, delay >= 2 steps (dt 0.5 ms): XH (prediction), YL, HZ
+    assert k == 2 and names == ["XH", "YL", "HZ"]
+    assert pre_tr[comp.proj_names.index("XH")] == comp.trace_names.index("X_bar")
+    k1, blocked1, _ = block_plan(comp, block_steps=1)
+    assert k1 == 1 and not blocked1.any()
+    with pytest.raises(ValueError, match="block_steps"):
+        block_plan(comp, block_steps=0)
+    comp4 = compile_circuit(_scaled_delays(random_circuit(0), 4.0))
+    assert block_plan(comp4)[0] == 4  # YT and LT: 2 ms = 4 steps
+    # a bounded rule is not a sum of rank-one terms: HY (bounded) is never blocked
+    assert not block_plan(comp4)[1][comp.proj_names.index("HY")]
+
+
+@pytest.mark.parametrize("factor", [1.0, 4.0])
+def test_delay_blocks_equal_reference_and_step_loop(factor):
+    comp = compile_circuit(_scaled_delays(random_circuit(1), factor))
+    drive = one_second_drive(comp)
+    ref, blk, step = ReferenceEngine(comp), NumbaEngine(comp), NumbaEngine(comp, block_steps=1)
+    assert blk.block_steps >= 2 and step.block_steps == 1
+    for e in (ref, blk, step):
+        e.run(drive)
+    for key in ("r", "hist", "tr", "w", "b"):
+        assert np.max(np.abs(getattr(ref.state, key) - getattr(blk.state, key))) <= 1e-9, key
+    xh = comp.proj_matrix(blk.state.w, "XH") - comp.proj_matrix(comp.initial_state().w, "XH")
+    assert np.abs(xh).max() > 1e-4  # the blocked prediction rule really learned
+
+
+def test_delay_blocks_across_run_calls_and_presentations():
+    # 3-step blocks, 50 steps per presentation: blocks straddle presentations and run() calls
+    c = _scaled_delays(random_circuit(0, present=20.0), 3.0)
+    c.protocol.gap = 5.0
+    comp = compile_circuit(c)
+    assert comp.steps_per_presentation % 3 != 0
+    drive = one_second_drive(comp)
+    whole, parts = NumbaEngine(comp, block_steps=3), NumbaEngine(comp, block_steps=3)
+    assert whole.block_steps == 3
+    whole.run(drive)
+    n = drive.n_presentations
+    spp = comp.steps_per_presentation
+    for sl in (slice(0, n // 3), slice(n // 3, n)):
+        parts.run(
+            type(drive)(
+                stim=drive.stim[sl],
+                labels=None if drive.labels is None else drive.labels[sl],
+                noise=drive.noise[sl.start * spp : sl.stop * spp],
+                clamp=drive.clamp,
+                learn=drive.learn,
+            )
+        )
+    for key in ("r", "tr", "w", "b"):
+        assert np.max(np.abs(getattr(whole.state, key) - getattr(parts.state, key))) <= 1e-12
+
+
+def test_threads_give_the_same_numbers():
+    comp = compile_circuit(bench_circuit(n=64))
+    drive = one_second_drive(comp)
+    one, two = NumbaEngine(comp), NumbaEngine(comp, threads=2)
+    one.run(drive)
+    two.run(drive)
+    assert two.block_steps == 2
+    assert np.max(np.abs(one.state.w - two.state.w)) <= 1e-12
+    assert np.max(np.abs(one.state.r - two.state.r)) <= 1e-12
+    with pytest.raises(ValueError, match="threads"):
+        NumbaEngine(comp, threads=0)
+
+
+def test_float32_delay_blocks_close_to_float64():
+    comp = compile_circuit(bench_circuit(n=64))
+    drive = one_second_drive(comp)
+    e64, e32 = NumbaEngine(comp), NumbaEngine(comp, dtype=np.float32)
+    e64.run(drive)
+    e32.run(drive)
+    assert e32.block_steps == 2 and e32.state.w.dtype == np.float32
+    assert np.max(np.abs(e64.state.w - e32.state.w)) < 1e-4

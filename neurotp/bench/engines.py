@@ -4,7 +4,11 @@ The circuit is :func:`neurotp.circuit.library.bench_circuit` (2 x 1000 units, tw
 projections, traces, the prediction and reconstruction rules on). Before anything is timed
 the engines' trajectories are checked equal. Reported per engine: steps/s, simulated seconds
 per wall second, synapse updates/s, and, for the Numba engine, the memory traffic those
-updates imply beside a memory bandwidth measured in the same run (a STREAM-like copy).
+updates imply beside a memory bandwidth measured in the same run (a STREAM-like copy). The
+Numba engine is timed as it runs by default (float64, one thread, delay blocks: see
+:func:`neurotp.engines.numba_engine.block_plan`), with the plain step loop (``K=1``), in
+float32, and with all cores' threads; the reference as it runs (NumPy's BLAS threads) and
+with one BLAS thread. Timings go round-robin, best of ``--repeats`` each.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-steps", dest="reference_steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3, help="best of this many timings")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="also time the Numba engine with this many threads (default: all cores, if > 1)",
+    )
+    parser.add_argument(
         "--brian2",
         nargs="*",
         default=None,
@@ -50,6 +60,12 @@ def memory_bandwidth(n_bytes: int = 256 * 2**20, repeats: int = 5) -> float:
     return 2 * a.nbytes / best
 
 
+def _cores() -> int:
+    import numba
+
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
 def _drive(comp, n_steps: int, seed: int = 0):
     spp = comp.steps_per_presentation
     n_pres = max(1, int(np.ceil(n_steps / spp)))
@@ -59,10 +75,10 @@ def _drive(comp, n_steps: int, seed: int = 0):
     return d, n_pres * spp
 
 
-def _time(engine_cls, comp, drive, repeats: int) -> float:
+def _time(engine_cls, comp, drive, repeats: int, **options) -> float:
     best = np.inf
     for _ in range(repeats):
-        eng = engine_cls(comp)
+        eng = engine_cls(comp, **options)
         t0 = time.perf_counter()
         eng.run(drive)
         best = min(best, time.perf_counter() - t0)
@@ -91,62 +107,132 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     short.protocol.present = 20.0
     scomp = compile_circuit(short)
     d_short, _ = _drive(scomp, 20)
-    ref, nb = ReferenceEngine(scomp), NumbaEngine(scomp)
+    ref = ReferenceEngine(scomp)
     ref.run(d_short)
-    nb.run(d_short)
-    max_diff = max(
-        float(np.max(np.abs(getattr(ref.state, k) - getattr(nb.state, k))))
-        for k in ("r", "tr", "w", "b")
-    )
+    max_diff = 0.0
+    for options in ({}, {"block_steps": 1}, {"threads": 2} if _cores() > 1 else {}):
+        nb = NumbaEngine(scomp, **options)
+        nb.run(d_short)
+        max_diff = max(
+            max_diff,
+            *(
+                float(np.max(np.abs(getattr(ref.state, k) - getattr(nb.state, k))))
+                for k in ("r", "tr", "w", "b")
+            ),
+        )
     if max_diff > 1e-9:
         raise RuntimeError(f"bench: engines disagree by {max_diff:.3g} before timing; not timing")
+    nb32 = NumbaEngine(scomp, dtype=np.float32)
+    nb32.run(d_short)
+    diff32 = max(
+        float(np.max(np.abs(getattr(ref.state, k) - getattr(nb32.state, k))))
+        for k in ("r", "tr", "w", "b")
+    )
+    if diff32 > 1e-4:
+        raise RuntimeError(f"bench: float32 run differs by {diff32:.3g} before timing; not timing")
 
-    # 2. timings
+    # 2. timings, round-robin (best of `repeats` each), so that a noisy spell hits every row
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    blas_threads = max([int(i.get("num_threads", 1)) for i in threadpool_info()] or [1])
+    threads = getattr(args, "threads", None)
+    if threads is None:
+        threads = _cores()
     d_nb, n_nb = _drive(comp, args.numba_steps)
-    NumbaEngine(comp).run(d_nb)  # compile / load the cache outside the timing
-    t_nb = _time(NumbaEngine, comp, d_nb, args.repeats)
     rcirc = bench_circuit(n=args.units)
     rcirc.protocol.present = float(args.reference_steps) * rcirc.protocol.dt
     rcomp = compile_circuit(rcirc)
     d_ref, n_ref = _drive(rcomp, args.reference_steps)
-    t_ref = _time(ReferenceEngine, rcomp, d_ref, args.repeats)
+    # (name, engine, compiled, drive, steps, options, BLAS thread limit, threads used)
+    variants: list[tuple] = [
+        ("reference", ReferenceEngine, rcomp, d_ref, n_ref, {}, None, blas_threads),
+        ("reference, 1 BLAS thread", ReferenceEngine, rcomp, d_ref, n_ref, {}, 1, 1),
+        ("numba", NumbaEngine, comp, d_nb, n_nb, {}, None, 1),
+        ("numba step loop (K=1)", NumbaEngine, comp, d_nb, n_nb, {"block_steps": 1}, None, 1),
+    ]
+    variants.append(
+        ("numba float32", NumbaEngine, comp, d_nb, n_nb, {"dtype": np.float32}, None, 1)
+    )
+    if threads > 1:
+        variants.append(
+            (
+                f"numba {threads} threads",
+                NumbaEngine,
+                comp,
+                d_nb,
+                n_nb,
+                {"threads": threads},
+                None,
+                threads,
+            )
+        )
+    for _, cls, cp, dr, _, opts, _, _ in variants:
+        if cls is NumbaEngine:
+            cls(cp, **opts).run(dr)  # compile / load the cache outside the timing
+    best = [np.inf] * len(variants)
+    for _ in range(args.repeats):
+        for i, (_, cls, cp, dr, _, opts, limit, _) in enumerate(variants):
+            if limit is None:
+                best[i] = min(best[i], _time(cls, cp, dr, 1, **opts))
+            else:
+                with threadpool_limits(limits=limit, user_api="blas"):
+                    best[i] = min(best[i], _time(cls, cp, dr, 1, **opts))
+    block_k = NumbaEngine(comp).block_steps
     bw = memory_bandwidth()
     # the same copy over a buffer the size of the weights: what a cache-resident loop can get
     bw_ws = memory_bandwidth(n_bytes=max(8 * comp.n_weights, 2**20), repeats=20)
 
     dt_s = comp.dt / 1000.0
     rows = []
-    for name, steps, secs in (("reference", n_ref, t_ref), ("numba", n_nb, t_nb)):
-        sps = steps / secs
-        rows.append(
-            {
-                "engine": name,
-                "steps": steps,
-                "seconds": secs,
-                "steps_per_s": sps,
-                "simulated_s_per_wall_s": sps * dt_s,
-                "synapse_updates_per_s": sps * plastic,
-            }
-        )
-    nb_row = rows[1]
     fused = bool(fusable_projections(comp).all())
-    # a fused plastic projection reads and writes each weight once per step
-    bytes_per_update = 2 * np.dtype(np.float64).itemsize if fused else 3 * 8
-    nb_row["implied_weight_traffic_bytes_per_s"] = (
-        nb_row["synapse_updates_per_s"] * bytes_per_update
-    )
-    nb_row["fraction_of_measured_bandwidth"] = nb_row["implied_weight_traffic_bytes_per_s"] / bw
+    for (name, cls, _, _, steps, opts, _, used), secs in zip(variants, best, strict=True):
+        sps = steps / secs
+        row: dict[str, Any] = {
+            "engine": name,
+            "threads": used,
+            "steps": steps,
+            "seconds": secs,
+            "steps_per_s": sps,
+            "simulated_s_per_wall_s": sps * dt_s,
+            "synapse_updates_per_s": sps * plastic,
+        }
+        if cls is NumbaEngine:
+            k = int(opts.get("block_steps", block_k))
+            row["block_steps"] = k
+            # a fused plastic projection reads and writes each weight once per step, a delay
+            # block once per K steps
+            size = np.dtype(opts.get("dtype", np.float64)).itemsize
+            per_step = 2 * size if fused else 3 * size
+            row["implied_weight_traffic_bytes_per_s"] = row["synapse_updates_per_s"] * per_step / k
+            row["fraction_of_measured_bandwidth"] = row["implied_weight_traffic_bytes_per_s"] / bw
+        rows.append(row)
+    by = {r["engine"]: r for r in rows}
+
+    def ratio(a: str, b: str) -> float | None:
+        return by[a]["steps_per_s"] / by[b]["steps_per_s"] if a in by and b in by else None
+
     result: dict[str, Any] = {
         "circuit": f"bench_circuit(n={args.units}): 2 x {args.units} units, "
         f"{n_syn} synapses ({plastic} plastic), delays 2 and 3 ms, traces, "
         "prediction + reconstruction rules on",
         "dt_ms": comp.dt,
         "max_abs_difference_before_timing": max_diff,
+        "float32_max_abs_difference_before_timing": diff32,
         "memory_bandwidth_bytes_per_s": bw,
         "working_set_copy_bytes_per_s": bw_ws,
         "weights_bytes": 8 * comp.n_weights,
         "rows": rows,
-        "numba_over_reference": rows[1]["steps_per_s"] / rows[0]["steps_per_s"],
+        "delay_block_steps": block_k,
+        "reference_blas_threads": blas_threads,
+        # numba (default: one thread, delay blocks) against the reference as it runs by default
+        "numba_over_reference": ratio("numba", "reference"),
+        "numba_step_loop_over_reference": ratio("numba step loop (K=1)", "reference"),
+        "numba_float32_over_reference": ratio("numba float32", "reference"),
+        # the same number of threads on both sides
+        "numba_1_thread_over_reference_1_thread": ratio("numba", "reference, 1 BLAS thread"),
+        "numba_threads_over_reference": (
+            ratio(f"numba {threads} threads", "reference") if threads > 1 else None
+        ),
         "machine": {
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),
@@ -167,33 +253,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             fastest = [r for r in b2 if r.get("steps_per_s")]
             if fastest:
                 best = max(r["steps_per_s"] for r in fastest)
-                result["numba_over_fastest_brian2"] = rows[1]["steps_per_s"] / best
+                result["numba_over_fastest_brian2"] = by["numba"]["steps_per_s"] / best
     return result
 
 
 def format_table(result: dict[str, Any]) -> str:
+    w = 28
     lines = [
         result["circuit"],
         "",
-        f"{'engine':<22}{'steps/s':>12}{'sim s / wall s':>16}{'synapse updates/s':>20}",
+        f"{'engine':<{w}}{'threads':>8}{'steps/s':>12}{'sim s / wall s':>16}"
+        f"{'synapse updates/s':>20}",
     ]
     for r in result["rows"]:
         lines.append(
-            f"{r['engine']:<22}{r['steps_per_s']:>12.1f}"
+            f"{r['engine']:<{w}}{r['threads']:>8}{r['steps_per_s']:>12.1f}"
             f"{r['simulated_s_per_wall_s']:>16.3f}{r['synapse_updates_per_s']:>20.3e}"
         )
     for r in result.get("brian2", []):
         if r.get("steps_per_s"):
             lines.append(
-                f"{'brian2 ' + r['target']:<22}{r['steps_per_s']:>12.1f}"
+                f"{'brian2 ' + r['target']:<{w}}{1:>8}{r['steps_per_s']:>12.1f}"
                 f"{r['steps_per_s'] * result['dt_ms'] / 1000:>16.3f}"
                 f"{r.get('synapse_updates_per_s', float('nan')):>20.3e}"
             )
-    nb = result["rows"][1]
+    nb = next(r for r in result["rows"] if r["engine"] == "numba")
+
+    def x(key: str) -> str:
+        v = result.get(key)
+        return f"{v:.1f}x" if v is not None else "-"
+
     lines += [
         "",
-        f"numba / reference: {result['numba_over_reference']:.1f}x "
-        f"(trajectories equal to {result['max_abs_difference_before_timing']:.1e} before timing)",
+        f"numba / reference (as each runs by default: numba 1 thread, delay blocks of "
+        f"K={result['delay_block_steps']}; reference {result['reference_blas_threads']} BLAS "
+        f"threads): {x('numba_over_reference')}",
+        f"numba / reference, 1 thread each: {x('numba_1_thread_over_reference_1_thread')}",
+        f"numba with all threads / reference: {x('numba_threads_over_reference')}",
+        f"numba step loop (K=1) / reference: {x('numba_step_loop_over_reference')}",
+        f"numba float32 (1 thread) / reference (float64): {x('numba_float32_over_reference')}",
+        f"trajectories equal to {result['max_abs_difference_before_timing']:.1e} before timing "
+        f"(float32: {result['float32_max_abs_difference_before_timing']:.1e})",
         "memory bandwidth (copy, measured now): "
         f"{result['memory_bandwidth_bytes_per_s'] / 1e9:.2f} GB/s; "
         f"numba's weight traffic: {nb['implied_weight_traffic_bytes_per_s'] / 1e9:.2f} GB/s "
@@ -202,7 +302,9 @@ def format_table(result: dict[str, Any]) -> str:
         f"cache-resident if it fits): {result['working_set_copy_bytes_per_s'] / 1e9:.2f} GB/s",
     ]
     if "numba_over_fastest_brian2" in result:
-        lines.append(f"numba / fastest brian2 target: {result['numba_over_fastest_brian2']:.1f}x")
+        lines.append(
+            f"numba (1 thread) / fastest brian2 target: {result['numba_over_fastest_brian2']:.1f}x"
+        )
     if "brian2_error" in result:
         lines.append(f"brian2 not timed: {result['brian2_error']}")
     return "\n".join(lines)

@@ -38,6 +38,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["lif", "poisson"],
         help="make every population spiking (Brian2 backend only)",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="Numba backend: threads for the delay-block passes (default 1)",
+    )
+    p.add_argument(
+        "--block-steps",
+        dest="block_steps",
+        type=int,
+        default=None,
+        help="Numba backend: delay-block length in steps (default: from the delays; 1 = off)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=main)
@@ -68,6 +81,12 @@ def main(args: argparse.Namespace) -> int:
     options = {"target": args.brian2_target} if args.brian2_target else {}
     if options and args.backend != "brian2":
         raise SystemExit("--brian2-target: allowed only with --backend brian2")
+    for name in ("threads", "block_steps"):
+        value = getattr(args, name, None)
+        if value is not None:
+            if args.backend != "numba":
+                raise SystemExit(f"--{name.replace('_', '-')}: allowed only with --backend numba")
+            options[name] = value
     kwargs = {"backend": args.backend, "dtype": args.dtype, "engine_options": options}
     sim = (
         Simulation.resume(circuit, out, **kwargs) if args.resume else Simulation(circuit, **kwargs)

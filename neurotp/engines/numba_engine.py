@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
 from neurotp.engines.base import BlockResult, Engine
-from neurotp.engines.numba_kernels import OJA, run_block
+from neurotp.engines.numba_kernels import OJA, PREDICTION, run_block
 
 
 def fusable_projections(comp: Compiled) -> np.ndarray:
@@ -25,14 +26,99 @@ def fusable_projections(comp: Compiled) -> np.ndarray:
     return fused
 
 
+MAX_BLOCK_STEPS = 16
+
+
+def block_plan(
+    comp: Compiled, block_steps: int | None = None
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """Delay blocks: which projections read their weights once per ``K`` steps.
+
+    A projection whose delay is ``d >= K`` steps receives, during steps t..t+K-1, presynaptic
+    rates that were all emitted before t. Its currents over the block are then W(t) x(s) plus
+    the contributions of the block's own (rank-one) updates, ``eta ca(s') (xbar(s') . x(s)) -
+    eta cb(s') (x(s') . x(s))``, and the weights themselves need one pass per block: apply the
+    block's updates and take the next block's products. The numbers are those of the step loop
+    up to rounding; the memory traffic over the weights falls K-fold.
+
+    Eligible: fusable (untied, not Oja's), at most one rule and no weight bounds (clipping is
+    not a sum of rank-one terms), delay >= K, and a pre trace (prediction rule) delayed by at
+    least K - 1 steps. ``block_steps=None`` picks K as the smallest delay among the eligible
+    projections that learn (at most ``MAX_BLOCK_STEPS``; no blocks if none has a delay of two
+    steps or more), and then blocks every eligible projection with a delay >= K; ``1``
+    switches delay blocks off.
+    Returns (K, blocked mask per projection, the pre-trace index each blocked projection reads
+    or -1).
+    """
+    n = len(comp.proj_names)
+    fused = fusable_projections(comp)
+    rules_of: list[list[int]] = [[] for _ in range(n)]
+    for k in range(len(comp.rule_names)):
+        rules_of[int(comp.rule_proj[k])].append(k)
+    pre_tr = np.full(n, -1, dtype=np.int64)
+    cand = np.zeros(n, dtype=np.bool_)
+    for p in range(n):
+        ks = rules_of[p]
+        if not fused[p] or len(ks) > 1 or comp.proj_delay[p] < 2:
+            continue
+        if ks and (np.isfinite(comp.rule_lo[ks[0]]) or np.isfinite(comp.rule_hi[ks[0]])):
+            continue
+        if ks and comp.rule_kind[ks[0]] == PREDICTION:
+            pre_tr[p] = comp.rule_trace[ks[0]]
+        cand[p] = True
+    if block_steps is None:
+        # blocks pay where the weights are rewritten every step: K from the plastic ones
+        delays = [int(comp.proj_delay[p]) for p in range(n) if cand[p] and rules_of[p]]
+        K = min([*delays, MAX_BLOCK_STEPS]) if delays else 1
+    else:
+        K = int(block_steps)
+        if not 1 <= K <= MAX_BLOCK_STEPS:
+            raise ValueError(
+                f"block_steps: {block_steps} not allowed; allowed: 1..{MAX_BLOCK_STEPS}"
+            )
+    blocked = np.zeros(n, dtype=np.bool_)
+    if K >= 2:
+        for p in range(n):
+            if not cand[p] or comp.proj_delay[p] < K:
+                continue
+            if pre_tr[p] >= 0 and comp.tr_delay[pre_tr[p]] < K - 1:
+                continue
+            blocked[p] = True
+    if not blocked.any():
+        K = 1
+    return K, blocked, np.where(blocked, pre_tr, -1)
+
+
 class NumbaEngine(Engine):
+    """Numba rate engine.
+
+    ``block_steps`` sets the delay blocks (:func:`block_plan`): None picks them from the
+    circuit's delays, 1 runs the plain step loop. ``threads`` > 1 shares the rows of each
+    delay-block pass among that many Numba threads (same numbers: each row is computed by one
+    thread as in the serial loop); the step loop stays serial. Keep it at 1 when other jobs
+    share the cores: a parallel region waits for its slowest thread, and a thread that has to
+    wait for a core makes every step wait.
+    """
+
     name = "numba"
 
-    def __init__(self, comp: Compiled, dtype: type = np.float64, state: State | None = None):
+    def __init__(
+        self,
+        comp: Compiled,
+        dtype: type = np.float64,
+        state: State | None = None,
+        block_steps: int | None = None,
+        threads: int = 1,
+    ):
         if np.dtype(dtype) not in (np.float64, np.float32):
             raise ValueError(f"dtype: {np.dtype(dtype)} not supported; allowed: float64, float32")
+        max_threads = numba.config.NUMBA_NUM_THREADS
+        if not 1 <= int(threads) <= max_threads:
+            raise ValueError(f"threads: {threads} not allowed; allowed: 1..{max_threads}")
         super().__init__(comp, dtype, state)
+        self.threads = int(threads)
         self._fused = fusable_projections(comp)
+        self.block_steps, self._blocked, self._block_tr = block_plan(comp, block_steps)
 
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
@@ -53,7 +139,28 @@ class NumbaEngine(Engine):
         noise = np.ascontiguousarray(drive.noise, dtype=np.float64)
         if noise.shape[1] == 0:
             noise = np.zeros((n_pres * spp, 0))
-        status, t, unit = run_block(
+        threaded = self.threads > 1 and bool(self._blocked.any())
+        if threaded:
+            saved = numba.get_num_threads()
+            numba.set_num_threads(self.threads)
+        try:
+            status, t, unit = self._run_block(
+                drive, spp, step_open, means, record_every, units, rec, labels, noise, threaded
+            )
+        finally:
+            if threaded:
+                numba.set_num_threads(saved)
+        s.t = int(t)
+        if status != 0:
+            raise self._divergence(s.t, int(unit))
+        means /= c.readout_win[1] - c.readout_win[0]
+        return BlockResult(means=means, record=rec if record_every else None)
+
+    def _run_block(
+        self, drive, spp, step_open, means, record_every, units, rec, labels, noise, threaded
+    ):
+        c, s = self.comp, self.state
+        return run_block(
             s.r,
             s.hist,
             s.tr,
@@ -75,6 +182,10 @@ class NumbaEngine(Engine):
             c.proj_delay,
             c.proj_w_off,
             self._fused,
+            self._blocked,
+            self._block_tr,
+            self.block_steps,
+            threaded,
             c.tr_off,
             c.tr_src_off,
             c.tr_n,
@@ -105,8 +216,3 @@ class NumbaEngine(Engine):
             units,
             rec,
         )
-        s.t = int(t)
-        if status != 0:
-            raise self._divergence(s.t, int(unit))
-        means /= c.readout_win[1] - c.readout_win[0]
-        return BlockResult(means=means, record=rec if record_every else None)

@@ -12,7 +12,7 @@ reads it in this step.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # rule kind codes (same order as neurotp.circuit.validate.RULE_KINDS)
 PREDICTION, RECONSTRUCTION, DELTA, OJA, RECIRCULATION = 0, 1, 2, 3, 4
@@ -46,64 +46,49 @@ def _dot(wrow, x):
 
 
 @njit(cache=True, fastmath=_FAST)
-def _dot_update(wrow, x, xb, ca, cb, eta):
-    """Return wrow . x (old weights) and apply wrow += eta (ca xb - cb x), in one pass."""
-    acc = 0.0
-    for j in range(wrow.shape[0]):
-        wj = wrow[j]
-        acc += wj * x[j]
-        wrow[j] = wj + eta * (ca * xb[j] - cb * x[j])
-    return acc
+def _rows_update(w, woff, pre_n, post_n, x, xb, ca, cb, eta, lo, hi):
+    """W += eta (ca xbᵀ - cb xᵀ), then clip to [lo, hi]."""
+    W = w[woff : woff + post_n * pre_n].reshape((post_n, pre_n))
+    bounded = lo > -np.inf or hi < np.inf
+    for a in range(post_n):
+        ka = ca[a]
+        kb = cb[a]
+        for j in range(pre_n):
+            W[a, j] = W[a, j] + eta * (ka * xb[j] - kb * x[j])
+        if bounded:
+            for j in range(pre_n):
+                W[a, j] = min(max(W[a, j], lo), hi)
 
 
-@njit(cache=True, fastmath=_FAST)
-def _update(wrow, x, xb, ca, cb, eta, lo, hi):
-    """wrow += eta (ca xb - cb x), then clip to [lo, hi]."""
-    for j in range(wrow.shape[0]):
-        wrow[j] = wrow[j] + eta * (ca * xb[j] - cb * x[j])
-    if lo > -np.inf or hi < np.inf:
-        for j in range(wrow.shape[0]):
-            wrow[j] = min(max(wrow[j], lo), hi)
+# The row loops below index a 2-D view of the flat weights instead of slicing a row per unit:
+# each slice (or call that receives one) costs two atomic reference-count updates, which at
+# 1000 x 1000 took a quarter of the step.
 
 
 @njit(cache=True, fastmath=_FAST)
 def _rows_dot(w, woff, pre_n, post_n, x, cur, post_off):
     """cur[post] += W x, row by row."""
+    W = w[woff : woff + post_n * pre_n].reshape((post_n, pre_n))
     for a in range(post_n):
-        base = woff + a * pre_n
-        cur[post_off + a] += _dot(w[base : base + pre_n], x)
+        acc = 0.0
+        for j in range(pre_n):
+            acc += W[a, j] * x[j]
+        cur[post_off + a] += acc
 
 
 @njit(cache=True, fastmath=_FAST)
 def _rows_dot_update(w, woff, pre_n, post_n, x, xb, ca, cb, eta, cur, post_off):
-    """cur[post] += W x with the old weights, and W += eta (ca xbᵀ - cb xᵀ), row by row."""
+    """cur[post] += W x with the old weights, and W += eta (ca xbᵀ - cb xᵀ), in one pass."""
+    W = w[woff : woff + post_n * pre_n].reshape((post_n, pre_n))
     for a in range(post_n):
-        base = woff + a * pre_n
-        cur[post_off + a] += _dot_update(w[base : base + pre_n], x, xb, ca[a], cb[a], eta)
-
-
-@njit(cache=True)
-def _rule_row_coeffs(k, a, r, tr, post_off, rule_kind, rule_trace, tr_off, tgt_ptr, tgt_off, tgt_w):
-    """For rule k and post unit a, the update is  ca * xbar_j - cb * x_j  (element-wise rules).
-
-    Returns (ca, cb, uses_trace_of_pre, db).
-    """
-    kind = rule_kind[k]
-    y = r[post_off + a]
-    if kind == PREDICTION:
-        ta = 0.0
-        sc = 0.0
-        for q in range(tgt_ptr[k], tgt_ptr[k + 1]):
-            ta += tgt_w[q] * r[tgt_off[q] + a]
-            sc += tgt_w[q]
-        return ta, sc * y, True, ta - sc * y
-    elif kind == DELTA:
-        q = tgt_ptr[k]
-        d = r[tgt_off[q] + a] - y
-        return 0.0, -d, False, d
-    else:  # RECONSTRUCTION and RECIRCULATION: (trace - y) x
-        d = tr[tr_off[rule_trace[k]] + a] - y
-        return 0.0, -d, False, d
+        acc = 0.0
+        ka = ca[a]
+        kb = cb[a]
+        for j in range(pre_n):
+            wj = W[a, j]
+            acc += wj * x[j]
+            W[a, j] = wj + eta * (ka * xb[j] - kb * x[j])
+        cur[post_off + a] += acc
 
 
 @njit(cache=True)
@@ -123,16 +108,43 @@ def _fill_row_coeffs(
     row_cb,
     row_db,
 ):
-    """Fill row_ca/row_cb/row_db[:post_n] for rule k; return whether it reads the pre trace."""
-    use_tr = False
+    """Row coefficients of element-wise rule k: for post unit a the update is
+    ``ca[a] * xbar_j - cb[a] * x_j`` and the bias update ``db[a]``. Returns whether the rule
+    reads the pre trace (prediction rule). One loop per kind, no call per unit: a call that
+    passes arrays costs atomic reference-count updates per array."""
+    kind = rule_kind[k]
+    if kind == PREDICTION:
+        sc = 0.0
+        for q in range(tgt_ptr[k], tgt_ptr[k + 1]):
+            sc += tgt_w[q]
+        for a in range(post_n):
+            row_ca[a] = 0.0
+        for q in range(tgt_ptr[k], tgt_ptr[k + 1]):
+            cw = tgt_w[q]
+            to = tgt_off[q]
+            for a in range(post_n):
+                row_ca[a] += cw * r[to + a]
+        for a in range(post_n):
+            cb = sc * r[post_off + a]
+            row_cb[a] = cb
+            row_db[a] = row_ca[a] - cb
+        return True
+    if kind == DELTA:
+        to = tgt_off[tgt_ptr[k]]
+        for a in range(post_n):
+            d = r[to + a] - r[post_off + a]
+            row_ca[a] = 0.0
+            row_cb[a] = -d
+            row_db[a] = d
+        return False
+    # RECONSTRUCTION and RECIRCULATION: (trace - y) x
+    toff = tr_off[rule_trace[k]]
     for a in range(post_n):
-        ca, cb, use_tr, db = _rule_row_coeffs(
-            k, a, r, tr, post_off, rule_kind, rule_trace, tr_off, tgt_ptr, tgt_off, tgt_w
-        )
-        row_ca[a] = ca
-        row_cb[a] = cb
-        row_db[a] = db
-    return use_tr
+        d = tr[toff + a] - r[post_off + a]
+        row_ca[a] = 0.0
+        row_cb[a] = -d
+        row_db[a] = d
+    return False
 
 
 @njit(cache=True)
@@ -182,11 +194,330 @@ def _apply_rule(
     toff = tr_off[rule_trace[k]] if use_tr else 0
     xb = tr[toff : toff + pre_n] if use_tr else x
     eta = rule_eta[k]
-    for a in range(post_n):
-        base = woff + a * pre_n
-        _update(w[base : base + pre_n], x, xb, row_ca[a], row_cb[a], eta, rule_lo[k], rule_hi[k])
-        if rule_bias[k]:
+    _rows_update(w, woff, pre_n, post_n, x, xb, row_ca, row_cb, eta, rule_lo[k], rule_hi[k])
+    if rule_bias[k]:
+        for a in range(post_n):
             b[post_off + a] += eta * row_db[a]
+
+
+@njit(cache=True)
+def _block_columns(
+    hist, tr, t, L, nk, pre_off, pre_n, delay, m, tr_off, tr_src_off, tr_alpha, tr_delay, xc, xbc
+):
+    """Columns of a delay block: xc[s] = x(t+s) = r_pre(t+s-delay) for s < nk (all in ``hist``
+    already, because delay >= K), and, if the projection's rule reads the pre trace m,
+    xbc[s] = that trace at the start of step t+s (advanced exactly as the step loop does; the
+    trace delay is >= K-1, so its inputs are in ``hist`` too)."""
+    for s in range(nk):
+        row = (t + s - delay) % L
+        for j in range(pre_n):
+            xc[s, j] = hist[row, pre_off + j]
+    if m < 0:
+        return
+    toff = tr_off[m]
+    src = tr_src_off[m]
+    al = tr_alpha[m]
+    for j in range(pre_n):
+        xbc[0, j] = tr[toff + j]
+    for s in range(1, nk):
+        row = (t + s - 1 - tr_delay[m]) % L
+        for j in range(pre_n):
+            v = xbc[s - 1, j]
+            xbc[s, j] = v + al * (hist[row, src + j] - v)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _block_gram(xc, xbc, nk, pre_n, has_tr, gx, gxb):
+    """gx[s', s] = x(s') . x(s) and gxb[s', s] = xbar(s') . x(s) for s' < s < nk."""
+    for s in range(nk):
+        for s2 in range(s):
+            gx[s2, s] = _dot(xc[s2, :pre_n], xc[s, :pre_n])
+            if has_tr:
+                gxb[s2, s] = _dot(xbc[s2, :pre_n], xc[s, :pre_n])
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _pass_row(
+    W,
+    a,
+    pre_n,
+    n_old,
+    learned,
+    ca,
+    cb,
+    xb_old,
+    x_old,
+    n_new,
+    x_new,
+    cdot,
+    has_tr,
+    zero,
+    two,
+    xo0,
+    xo1,
+    xbo0,
+    xbo1,
+    xn0,
+    xn1,
+):
+    """Row a of :func:`_block_pass` (inlined into the serial and the threaded loop)."""
+    if two:
+        # K = 2 on both sides, one sweep; a step that did not learn has ca = cb = 0
+        a0 = ca[0, a]
+        b0 = cb[0, a]
+        a1 = ca[1, a]
+        b1 = cb[1, a]
+        acc0 = zero
+        acc1 = zero
+        if has_tr:
+            for j in range(pre_n):
+                v = (W[a, j] + (a0 * xbo0[j] - b0 * xo0[j])) + (a1 * xbo1[j] - b1 * xo1[j])
+                W[a, j] = v
+                acc0 += v * xn0[j]
+                acc1 += v * xn1[j]
+        else:
+            for j in range(pre_n):
+                v = (W[a, j] - b0 * xo0[j]) - b1 * xo1[j]
+                W[a, j] = v
+                acc0 += v * xn0[j]
+                acc1 += v * xn1[j]
+        cdot[0, a] = acc0
+        cdot[1, a] = acc1
+        return
+    # the general case (K != 2, no learning, first and last blocks): a sweep per step
+    for s in range(n_old):
+        if not learned[s]:
+            continue
+        ka = ca[s, a]
+        kb = cb[s, a]
+        if has_tr:
+            for j in range(pre_n):
+                W[a, j] = W[a, j] + (ka * xb_old[s, j] - kb * x_old[s, j])
+        else:
+            for j in range(pre_n):
+                W[a, j] = W[a, j] - kb * x_old[s, j]
+    s = 0
+    while s + 1 < n_new:
+        acc0 = zero
+        acc1 = zero
+        for j in range(pre_n):
+            v = W[a, j]
+            acc0 += v * x_new[s, j]
+            acc1 += v * x_new[s + 1, j]
+        cdot[s, a] = acc0
+        cdot[s + 1, a] = acc1
+        s += 2
+    if s < n_new:
+        acc0 = zero
+        for j in range(pre_n):
+            acc0 += W[a, j] * x_new[s, j]
+        cdot[s, a] = acc0
+
+
+@njit(cache=True, fastmath=_FAST)
+def _block_pass(
+    w, woff, pre_n, post_n, n_old, learned, ca, cb, xb_old, x_old, n_new, x_new, cdot, has_tr, zero
+):
+    """One pass over a projection's weights per delay block: apply the pending updates of the
+    block that ended (W += ca[s] xbar(s)ᵀ - cb[s] x(s)ᵀ for its steps s, in order; ca, cb
+    already carry the learning rate) and take the next block's products with the updated rows,
+    cdot[s] = W x_new(s). With two steps on each side (K = 2, the usual case) everything is
+    one sweep per row. Rows are indexed in a 2-D view, never sliced: a slice per row costs
+    two atomic reference-count updates, a third of the time at 1000 x 1000."""
+    W = w[woff : woff + post_n * pre_n].reshape((post_n, pre_n))
+    any_learned = False
+    for s in range(n_old):
+        any_learned = any_learned or learned[s]
+    two = n_old == 2 and n_new == 2 and any_learned
+    k1 = 1 if x_old.shape[0] > 1 else 0
+    xo0, xo1, xbo0, xbo1 = x_old[0], x_old[k1], xb_old[0], xb_old[k1]
+    xn0, xn1 = x_new[0], x_new[k1]
+    for a in range(post_n):
+        _pass_row(
+            W,
+            a,
+            pre_n,
+            n_old,
+            learned,
+            ca,
+            cb,
+            xb_old,
+            x_old,
+            n_new,
+            x_new,
+            cdot,
+            has_tr,
+            zero,
+            two,
+            xo0,
+            xo1,
+            xbo0,
+            xbo1,
+            xn0,
+            xn1,
+        )
+
+
+@njit(cache=True, fastmath=_FAST, parallel=True)
+def _block_pass_threaded(
+    w, woff, pre_n, post_n, n_old, learned, ca, cb, xb_old, x_old, n_new, x_new, cdot, has_tr, zero
+):
+    """:func:`_block_pass` with its rows shared among Numba's threads. Each row is computed by
+    one thread exactly as in the serial loop, so the numbers are the same."""
+    W = w[woff : woff + post_n * pre_n].reshape((post_n, pre_n))
+    any_learned = False
+    for s in range(n_old):
+        any_learned = any_learned or learned[s]
+    two = n_old == 2 and n_new == 2 and any_learned
+    k1 = 1 if x_old.shape[0] > 1 else 0
+    xo0, xo1, xbo0, xbo1 = x_old[0], x_old[k1], xb_old[0], xb_old[k1]
+    xn0, xn1 = x_new[0], x_new[k1]
+    for a in prange(post_n):
+        _pass_row(
+            W,
+            a,
+            pre_n,
+            n_old,
+            learned,
+            ca,
+            cb,
+            xb_old,
+            x_old,
+            n_new,
+            x_new,
+            cdot,
+            has_tr,
+            zero,
+            two,
+            xo0,
+            xo1,
+            xbo0,
+            xbo1,
+            xn0,
+            xn1,
+        )
+
+
+@njit(cache=True)
+def _block_step(
+    e,
+    s,
+    k,
+    p,
+    learning,
+    r,
+    tr,
+    b,
+    cur,
+    post_off,
+    post_n,
+    bdot,
+    bca,
+    bcb,
+    bgx,
+    bgxb,
+    blearn,
+    step_open,
+    rule_kind,
+    rule_proj,
+    rule_eta,
+    rule_bias,
+    rule_trace,
+    tr_off,
+    tgt_ptr,
+    tgt_off,
+    tgt_w,
+    row_ca,
+    row_cb,
+    row_db,
+):
+    """Step s of a delay block for blocked projection p (block slot e): its current
+    W(s) x(s) = W(0) x(s) + sum_{s' < s} (eta ca(s') xbar(s') . x(s) - eta cb(s') x(s') . x(s)),
+    and, if its rule is open, that step's row coefficients (the weights change at the next
+    block pass)."""
+    for a in range(post_n):
+        v = bdot[e, s, a]
+        for s2 in range(s):
+            if blearn[e, s2]:
+                v += bca[e, s2, a] * bgxb[e, s2, s] - bcb[e, s2, a] * bgx[e, s2, s]
+        cur[post_off + a] += v
+    # a step that does not learn leaves zero coefficients (the block pass may sweep them)
+    for a in range(post_n):
+        bca[e, s, a] = 0.0
+        bcb[e, s, a] = 0.0
+    if not learning:
+        return
+    for kr in range(rule_kind.shape[0]):
+        if rule_proj[kr] != p or not step_open[k, kr]:
+            continue
+        _fill_row_coeffs(
+            kr,
+            post_n,
+            post_off,
+            r,
+            tr,
+            rule_kind,
+            rule_trace,
+            tr_off,
+            tgt_ptr,
+            tgt_off,
+            tgt_w,
+            row_ca,
+            row_cb,
+            row_db,
+        )
+        eta = rule_eta[kr]
+        for a in range(post_n):
+            bca[e, s, a] = eta * row_ca[a]
+            bcb[e, s, a] = eta * row_cb[a]
+        blearn[e, s] = True
+        if rule_bias[kr]:
+            for a in range(post_n):
+                b[post_off + a] += eta * row_db[a]
+
+
+@njit(cache=True)
+def _block_flush(
+    w,
+    proj_w_off,
+    proj_pre_n,
+    proj_post_n,
+    eidx,
+    block_tr,
+    n_run,
+    blearn,
+    bca,
+    bcb,
+    bxb,
+    bx,
+    par,
+    bdot,
+    zero,
+):
+    """Apply the pending updates of the running block (at the end of a run)."""
+    for p in range(eidx.shape[0]):
+        e = eidx[p]
+        if e < 0:
+            continue
+        _block_pass(
+            w,
+            proj_w_off[p],
+            proj_pre_n[p],
+            proj_post_n[p],
+            n_run,
+            blearn[e],
+            bca[e],
+            bcb[e],
+            bxb[e, par],
+            bx[e, par],
+            0,
+            bx[e, par],
+            bdot[e],
+            block_tr[p] >= 0,
+            zero,
+        )
+        for s in range(blearn.shape[1]):
+            blearn[e, s] = False
 
 
 @njit(cache=True)
@@ -214,6 +545,10 @@ def run_block(
     proj_delay,
     proj_w_off,
     proj_fused,
+    proj_block,
+    block_tr,
+    K,
+    threaded,
     # traces
     tr_off,
     tr_src_off,
@@ -267,6 +602,31 @@ def run_block(
     g = 0
     n_rec = 0
     n_pres = stim.shape[0]
+    total = n_pres * spp
+    # ---- delay blocks (see _block_pass): projections in proj_block read W once per K steps
+    eidx = np.full(n_proj, -1, dtype=np.int64)
+    n_blk = 0
+    max_pre = 1
+    max_post = 1
+    for p in range(n_proj):
+        if proj_block[p]:
+            eidx[p] = n_blk
+            n_blk += 1
+            max_pre = max(max_pre, proj_pre_n[p])
+            max_post = max(max_post, proj_post_n[p])
+    KK = max(K, 1)
+    # column vectors and row coefficients in the weights' dtype (float32 runs stay float32)
+    zero = np.zeros(1, dtype=w.dtype)[0]
+    bx = np.zeros((max(n_blk, 1), 2, KK, max_pre), dtype=w.dtype)  # x(s), running/next block
+    bxb = np.zeros((max(n_blk, 1), 2, KK, max_pre), dtype=w.dtype)  # pre trace at each step
+    bca = np.zeros((max(n_blk, 1), KK, max_post), dtype=w.dtype)  # eta * ca per step (rows)
+    bcb = np.zeros((max(n_blk, 1), KK, max_post), dtype=w.dtype)  # eta * cb per step (rows)
+    bdot = np.zeros((max(n_blk, 1), KK, max_post))  # W(block start) x(s)
+    bgx = np.zeros((max(n_blk, 1), KK, KK))
+    bgxb = np.zeros((max(n_blk, 1), KK, KK))
+    blearn = np.zeros((max(n_blk, 1), KK), dtype=np.bool_)
+    par = 0
+    n_run = 0  # steps in the running block
     for i in range(n_pres):
         for k in range(spp):
             presenting = k < present_steps
@@ -283,8 +643,117 @@ def run_block(
             for u in range(n_units):
                 cur[u] = b[u]
             learning = learn and presenting
+            # ---- a new delay block: one pass over each blocked projection's weights ----
+            if n_blk > 0 and g % KK == 0:
+                n_new = min(KK, total - g)
+                for p in range(n_proj):
+                    e = eidx[p]
+                    if e < 0:
+                        continue
+                    pre_n = proj_pre_n[p]
+                    _block_columns(
+                        hist,
+                        tr,
+                        t,
+                        L,
+                        n_new,
+                        proj_pre_off[p],
+                        pre_n,
+                        proj_delay[p],
+                        block_tr[p],
+                        tr_off,
+                        tr_src_off,
+                        tr_alpha,
+                        tr_delay,
+                        bx[e, 1 - par],
+                        bxb[e, 1 - par],
+                    )
+                    _block_gram(
+                        bx[e, 1 - par],
+                        bxb[e, 1 - par],
+                        n_new,
+                        pre_n,
+                        block_tr[p] >= 0,
+                        bgx[e],
+                        bgxb[e],
+                    )
+                    if threaded:
+                        _block_pass_threaded(
+                            w,
+                            proj_w_off[p],
+                            pre_n,
+                            proj_post_n[p],
+                            n_run,
+                            blearn[e],
+                            bca[e],
+                            bcb[e],
+                            bxb[e, par],
+                            bx[e, par],
+                            n_new,
+                            bx[e, 1 - par],
+                            bdot[e],
+                            block_tr[p] >= 0,
+                            zero,
+                        )
+                    else:
+                        _block_pass(
+                            w,
+                            proj_w_off[p],
+                            pre_n,
+                            proj_post_n[p],
+                            n_run,
+                            blearn[e],
+                            bca[e],
+                            bcb[e],
+                            bxb[e, par],
+                            bx[e, par],
+                            n_new,
+                            bx[e, 1 - par],
+                            bdot[e],
+                            block_tr[p] >= 0,
+                            zero,
+                        )
+                    for s in range(KK):
+                        blearn[e, s] = False
+                par = 1 - par
+                n_run = n_new
             # ---- currents, fused with element-wise plasticity where allowed ----
             for p in range(n_proj):
+                e = eidx[p]
+                if e >= 0:
+                    _block_step(
+                        e,
+                        g % KK,
+                        k,
+                        p,
+                        learning,
+                        r,
+                        tr,
+                        b,
+                        cur,
+                        proj_post_off[p],
+                        proj_post_n[p],
+                        bdot,
+                        bca,
+                        bcb,
+                        bgx,
+                        bgxb,
+                        blearn,
+                        step_open,
+                        rule_kind,
+                        rule_proj,
+                        rule_eta,
+                        rule_bias,
+                        rule_trace,
+                        tr_off,
+                        tgt_ptr,
+                        tgt_off,
+                        tgt_w,
+                        row_ca,
+                        row_cb,
+                        row_db,
+                    )
+                    continue
                 row = (t - proj_delay[p]) % L
                 pre_off = proj_pre_off[p]
                 pre_n = proj_pre_n[p]
@@ -434,6 +903,23 @@ def run_block(
             t += 1
             for u in range(n_units):
                 if not np.isfinite(r[u]):
+                    _block_flush(
+                        w,
+                        proj_w_off,
+                        proj_pre_n,
+                        proj_post_n,
+                        eidx,
+                        block_tr,
+                        n_run,
+                        blearn,
+                        bca,
+                        bcb,
+                        bxb,
+                        bx,
+                        par,
+                        bdot,
+                        zero,
+                    )
                     return 1, t, u
             if rw0 <= k < rw1:
                 for u in range(n_units):
@@ -443,4 +929,21 @@ def run_block(
                     rec[n_rec, q] = r[record_units[q]]
                 n_rec += 1
             g += 1
+    _block_flush(
+        w,
+        proj_w_off,
+        proj_pre_n,
+        proj_post_n,
+        eidx,
+        block_tr,
+        n_run,
+        blearn,
+        bca,
+        bcb,
+        bxb,
+        bx,
+        par,
+        bdot,
+        zero,
+    )
     return 0, t, -1

@@ -156,9 +156,7 @@ class ReferenceEngine(Engine):
                     label_row,
                     drive.clamp and presenting,
                     drive.noise[g],
-                    step_open[k]
-                    if (drive.learn and presenting)
-                    else closed,
+                    step_open[k] if (drive.learn and presenting) else closed,
                 )
                 # the rate after the step is r(t+1); readout windows count post-step rates
                 if r0 <= k < r1:
