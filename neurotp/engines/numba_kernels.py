@@ -2,11 +2,14 @@
 
 The engine class in :mod:`neurotp.engines.numba_engine` owns the arrays and calls
 :func:`run_block`; nothing here holds state. The step is the one documented in
-:mod:`neurotp.engines.reference`, with one optimisation: a projection whose weight block no
-other projection reads (no ``tie``) and whose rules are all element-wise (not Oja's) computes
-its current and applies its rules in a single pass over the matrix. The result is the same,
-because each weight is read for the current before it is updated and no other projection
-reads it in this step.
+:mod:`neurotp.engines.reference`, with two optimisations (``docs/engines.md``):
+
+- a projection whose weight block no other projection reads (no ``tie``) and whose rules are
+  all element-wise (not Oja's) computes its current and applies its rules in a single pass
+  over the matrix; the result is the same, because each weight is read for the current before
+  it is updated and no other projection reads it in this step;
+- delay blocks: a projection whose delay is at least K steps touches its weights once per K
+  steps (``_block_*`` below; which projections: ``numba_engine.block_plan``).
 """
 
 from __future__ import annotations
