@@ -107,7 +107,7 @@ def test_reference_rejects_float32_and_spiking():
         NumbaEngine(compile_circuit(c))
 
 
-# ---- delay blocks (block_plan) and threads ----------------------------------------------
+# ---- delay blocks (block_plan) ----------------------------------------------
 
 
 def _scaled_delays(c, factor):
@@ -173,19 +173,6 @@ def test_delay_blocks_across_run_calls_and_presentations():
         )
     for key in ("r", "tr", "w", "b"):
         assert np.max(np.abs(getattr(whole.state, key) - getattr(parts.state, key))) <= 1e-12
-
-
-def test_threads_give_the_same_numbers():
-    comp = compile_circuit(bench_circuit(n=64))
-    drive = one_second_drive(comp)
-    one, two = NumbaEngine(comp), NumbaEngine(comp, threads=2)
-    one.run(drive)
-    two.run(drive)
-    assert two.block_steps == 2
-    assert np.max(np.abs(one.state.w - two.state.w)) <= 1e-12
-    assert np.max(np.abs(one.state.r - two.state.r)) <= 1e-12
-    with pytest.raises(ValueError, match="threads"):
-        NumbaEngine(comp, threads=0)
 
 
 def test_float32_delay_blocks_close_to_float64():

@@ -61,8 +61,8 @@ def test_numba_engine_options_from_the_command_line(tmp_path):
     import pytest
 
     run(tmp_path / "a")
-    run(tmp_path / "b", "--threads", "2", "--block-steps", "1")
+    run(tmp_path / "b", "--block-steps", "1")
     ha, hb = (json.loads((tmp_path / k / "metrics.json").read_text())["history"] for k in "ab")
     assert [h["test_accuracy"] for h in ha] == [h["test_accuracy"] for h in hb]
-    with pytest.raises(SystemExit, match="--threads: allowed only with --backend numba"):
-        run(tmp_path / "x", "--backend", "reference", "--threads", "2")
+    with pytest.raises(SystemExit, match="--block-steps: allowed only with --backend numba"):
+        run(tmp_path / "x", "--backend", "reference", "--block-steps", "2")

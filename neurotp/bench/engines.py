@@ -5,10 +5,10 @@ projections, traces, the prediction and reconstruction rules on). Before anythin
 the engines' trajectories are checked equal. Reported per engine: steps/s, simulated seconds
 per wall second, synapse updates/s, and, for the Numba engine, the memory traffic those
 updates imply beside a memory bandwidth measured in the same run (a STREAM-like copy). The
-Numba engine is timed as it runs by default (float64, one thread, delay blocks: see
-:func:`neurotp.engines.numba_engine.block_plan`), with the plain step loop (``K=1``), in
-float32, and with all cores' threads; the reference as it runs (NumPy's BLAS threads) and
-with one BLAS thread. Timings go round-robin, best of ``--repeats`` each.
+Numba engine (one thread) is timed as it runs by default (float64, delay blocks: see
+:func:`neurotp.engines.numba_engine.block_plan`), with the plain step loop (``K=1``) and in
+float32; the reference as it runs (NumPy's BLAS threads) and with one BLAS thread. Timings
+go round-robin, best of ``--repeats`` each.
 """
 
 from __future__ import annotations
@@ -32,12 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-steps", dest="reference_steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3, help="best of this many timings")
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="also time the Numba engine with this many threads (default: all cores, if > 1)",
-    )
-    parser.add_argument(
         "--brian2",
         nargs="*",
         default=None,
@@ -58,12 +52,6 @@ def memory_bandwidth(n_bytes: int = 256 * 2**20, repeats: int = 5) -> float:
         np.copyto(b, a)
         best = min(best, time.perf_counter() - t0)
     return 2 * a.nbytes / best
-
-
-def _cores() -> int:
-    import numba
-
-    return int(numba.config.NUMBA_NUM_THREADS)
 
 
 def _drive(comp, n_steps: int, seed: int = 0):
@@ -110,7 +98,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ref = ReferenceEngine(scomp)
     ref.run(d_short)
     max_diff = 0.0
-    for options in ({}, {"block_steps": 1}, {"threads": 2} if _cores() > 1 else {}):
+    for options in ({}, {"block_steps": 1}):
         nb = NumbaEngine(scomp, **options)
         nb.run(d_short)
         max_diff = max(
@@ -135,9 +123,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from threadpoolctl import threadpool_info, threadpool_limits
 
     blas_threads = max([int(i.get("num_threads", 1)) for i in threadpool_info()] or [1])
-    threads = getattr(args, "threads", None)
-    if threads is None:
-        threads = _cores()
     d_nb, n_nb = _drive(comp, args.numba_steps)
     rcirc = bench_circuit(n=args.units)
     rcirc.protocol.present = float(args.reference_steps) * rcirc.protocol.dt
@@ -153,19 +138,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     variants.append(
         ("numba float32", NumbaEngine, comp, d_nb, n_nb, {"dtype": np.float32}, None, 1)
     )
-    if threads > 1:
-        variants.append(
-            (
-                f"numba {threads} threads",
-                NumbaEngine,
-                comp,
-                d_nb,
-                n_nb,
-                {"threads": threads},
-                None,
-                threads,
-            )
-        )
     for _, cls, cp, dr, _, opts, _, _ in variants:
         if cls is NumbaEngine:
             cls(cp, **opts).run(dr)  # compile / load the cache outside the timing
@@ -230,9 +202,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "numba_float32_over_reference": ratio("numba float32", "reference"),
         # the same number of threads on both sides
         "numba_1_thread_over_reference_1_thread": ratio("numba", "reference, 1 BLAS thread"),
-        "numba_threads_over_reference": (
-            ratio(f"numba {threads} threads", "reference") if threads > 1 else None
-        ),
         "machine": {
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),
@@ -289,7 +258,6 @@ def format_table(result: dict[str, Any]) -> str:
         f"K={result['delay_block_steps']}; reference {result['reference_blas_threads']} BLAS "
         f"threads): {x('numba_over_reference')}",
         f"numba / reference, 1 thread each: {x('numba_1_thread_over_reference_1_thread')}",
-        f"numba with all threads / reference: {x('numba_threads_over_reference')}",
         f"numba step loop (K=1) / reference: {x('numba_step_loop_over_reference')}",
         f"numba float32 (1 thread) / reference (float64): {x('numba_float32_over_reference')}",
         f"trajectories equal to {result['max_abs_difference_before_timing']:.1e} before timing "

@@ -39,12 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="make every population spiking (Brian2 backend only)",
     )
     p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="Numba backend: threads for the delay-block passes (default 1)",
-    )
-    p.add_argument(
         "--block-steps",
         dest="block_steps",
         type=int,
@@ -81,12 +75,10 @@ def main(args: argparse.Namespace) -> int:
     options = {"target": args.brian2_target} if args.brian2_target else {}
     if options and args.backend != "brian2":
         raise SystemExit("--brian2-target: allowed only with --backend brian2")
-    for name in ("threads", "block_steps"):
-        value = getattr(args, name, None)
-        if value is not None:
-            if args.backend != "numba":
-                raise SystemExit(f"--{name.replace('_', '-')}: allowed only with --backend numba")
-            options[name] = value
+    if args.block_steps is not None:
+        if args.backend != "numba":
+            raise SystemExit("--block-steps: allowed only with --backend numba")
+        options["block_steps"] = args.block_steps
     kwargs = {"backend": args.backend, "dtype": args.dtype, "engine_options": options}
     sim = (
         Simulation.resume(circuit, out, **kwargs) if args.resume else Simulation(circuit, **kwargs)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neurotp.circuit.compiled import Compiled, State
@@ -93,11 +92,8 @@ class NumbaEngine(Engine):
     """Numba rate engine.
 
     ``block_steps`` sets the delay blocks (:func:`block_plan`): None picks them from the
-    circuit's delays, 1 runs the plain step loop. ``threads`` > 1 shares the rows of each
-    delay-block pass among that many Numba threads (same numbers: each row is computed by one
-    thread as in the serial loop); the step loop stays serial. Keep it at 1 when other jobs
-    share the cores: a parallel region waits for its slowest thread, and a thread that has to
-    wait for a core makes every step wait.
+    circuit's delays, 1 runs the plain step loop. The engine runs on one thread
+    (``docs/engines.md`` says why).
     """
 
     name = "numba"
@@ -108,15 +104,10 @@ class NumbaEngine(Engine):
         dtype: type = np.float64,
         state: State | None = None,
         block_steps: int | None = None,
-        threads: int = 1,
     ):
         if np.dtype(dtype) not in (np.float64, np.float32):
             raise ValueError(f"dtype: {np.dtype(dtype)} not supported; allowed: float64, float32")
-        max_threads = numba.config.NUMBA_NUM_THREADS
-        if not 1 <= int(threads) <= max_threads:
-            raise ValueError(f"threads: {threads} not allowed; allowed: 1..{max_threads}")
         super().__init__(comp, dtype, state)
-        self.threads = int(threads)
         self._fused = fusable_projections(comp)
         self.block_steps, self._blocked, self._block_tr = block_plan(comp, block_steps)
 
@@ -139,26 +130,16 @@ class NumbaEngine(Engine):
         noise = np.ascontiguousarray(drive.noise, dtype=np.float64)
         if noise.shape[1] == 0:
             noise = np.zeros((n_pres * spp, 0))
-        threaded = self.threads > 1 and bool(self._blocked.any())
-        if threaded:
-            saved = numba.get_num_threads()
-            numba.set_num_threads(self.threads)
-        try:
-            status, t, unit = self._run_block(
-                drive, spp, step_open, means, record_every, units, rec, labels, noise, threaded
-            )
-        finally:
-            if threaded:
-                numba.set_num_threads(saved)
+        status, t, unit = self._run_block(
+            drive, spp, step_open, means, record_every, units, rec, labels, noise
+        )
         s.t = int(t)
         if status != 0:
             raise self._divergence(s.t, int(unit))
         means /= c.readout_win[1] - c.readout_win[0]
         return BlockResult(means=means, record=rec if record_every else None)
 
-    def _run_block(
-        self, drive, spp, step_open, means, record_every, units, rec, labels, noise, threaded
-    ):
+    def _run_block(self, drive, spp, step_open, means, record_every, units, rec, labels, noise):
         c, s = self.comp, self.state
         return run_block(
             s.r,
@@ -185,7 +166,6 @@ class NumbaEngine(Engine):
             self._blocked,
             self._block_tr,
             self.block_steps,
-            threaded,
             c.tr_off,
             c.tr_src_off,
             c.tr_n,

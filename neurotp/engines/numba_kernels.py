@@ -15,7 +15,7 @@ The engine class in :mod:`neurotp.engines.numba_engine` owns the arrays and call
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # rule kind codes (same order as neurotp.circuit.validate.RULE_KINDS)
 PREDICTION, RECONSTRUCTION, DELTA, OJA, RECIRCULATION = 0, 1, 2, 3, 4
@@ -263,7 +263,7 @@ def _pass_row(
     xn0,
     xn1,
 ):
-    """Row a of :func:`_block_pass` (inlined into the serial and the threaded loop)."""
+    """Row a of :func:`_block_pass`."""
     if two:
         # K = 2 on both sides, one sweep; a step that did not learn has ca = cb = 0
         a0 = ca[0, a]
@@ -326,7 +326,11 @@ def _block_pass(
     already carry the learning rate) and take the next block's products with the updated rows,
     cdot[s] = W x_new(s). With two steps on each side (K = 2, the usual case) everything is
     one sweep per row. Rows are indexed in a 2-D view, never sliced: a slice per row costs
-    two atomic reference-count updates, a third of the time at 1000 x 1000."""
+    two atomic reference-count updates, a third of the time at 1000 x 1000.
+
+    Serial on purpose: a ``parallel=True`` version of this loop ran 2x faster on two idle
+    cores, but called from the cached :func:`run_block` it segfaults when loaded from the
+    cache (numba issue #8578), and under oversubscription it was 5-10x slower."""
     W = w[woff : woff + post_n * pre_n].reshape((post_n, pre_n))
     any_learned = False
     for s in range(n_old):
@@ -336,46 +340,6 @@ def _block_pass(
     xo0, xo1, xbo0, xbo1 = x_old[0], x_old[k1], xb_old[0], xb_old[k1]
     xn0, xn1 = x_new[0], x_new[k1]
     for a in range(post_n):
-        _pass_row(
-            W,
-            a,
-            pre_n,
-            n_old,
-            learned,
-            ca,
-            cb,
-            xb_old,
-            x_old,
-            n_new,
-            x_new,
-            cdot,
-            has_tr,
-            zero,
-            two,
-            xo0,
-            xo1,
-            xbo0,
-            xbo1,
-            xn0,
-            xn1,
-        )
-
-
-@njit(cache=True, fastmath=_FAST, parallel=True)
-def _block_pass_threaded(
-    w, woff, pre_n, post_n, n_old, learned, ca, cb, xb_old, x_old, n_new, x_new, cdot, has_tr, zero
-):
-    """:func:`_block_pass` with its rows shared among Numba's threads. Each row is computed by
-    one thread exactly as in the serial loop, so the numbers are the same."""
-    W = w[woff : woff + post_n * pre_n].reshape((post_n, pre_n))
-    any_learned = False
-    for s in range(n_old):
-        any_learned = any_learned or learned[s]
-    two = n_old == 2 and n_new == 2 and any_learned
-    k1 = 1 if x_old.shape[0] > 1 else 0
-    xo0, xo1, xbo0, xbo1 = x_old[0], x_old[k1], xb_old[0], xb_old[k1]
-    xn0, xn1 = x_new[0], x_new[k1]
-    for a in prange(post_n):
         _pass_row(
             W,
             a,
@@ -551,7 +515,6 @@ def run_block(
     proj_block,
     block_tr,
     K,
-    threaded,
     # traces
     tr_off,
     tr_src_off,
@@ -680,42 +643,23 @@ def run_block(
                         bgx[e],
                         bgxb[e],
                     )
-                    if threaded:
-                        _block_pass_threaded(
-                            w,
-                            proj_w_off[p],
-                            pre_n,
-                            proj_post_n[p],
-                            n_run,
-                            blearn[e],
-                            bca[e],
-                            bcb[e],
-                            bxb[e, par],
-                            bx[e, par],
-                            n_new,
-                            bx[e, 1 - par],
-                            bdot[e],
-                            block_tr[p] >= 0,
-                            zero,
-                        )
-                    else:
-                        _block_pass(
-                            w,
-                            proj_w_off[p],
-                            pre_n,
-                            proj_post_n[p],
-                            n_run,
-                            blearn[e],
-                            bca[e],
-                            bcb[e],
-                            bxb[e, par],
-                            bx[e, par],
-                            n_new,
-                            bx[e, 1 - par],
-                            bdot[e],
-                            block_tr[p] >= 0,
-                            zero,
-                        )
+                    _block_pass(
+                        w,
+                        proj_w_off[p],
+                        pre_n,
+                        proj_post_n[p],
+                        n_run,
+                        blearn[e],
+                        bca[e],
+                        bcb[e],
+                        bxb[e, par],
+                        bx[e, par],
+                        n_new,
+                        bx[e, 1 - par],
+                        bdot[e],
+                        block_tr[p] >= 0,
+                        zero,
+                    )
                     for s in range(KK):
                         blearn[e, s] = False
                 par = 1 - par
