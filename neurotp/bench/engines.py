@@ -149,7 +149,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 with threadpool_limits(limits=limit, user_api="blas"):
                     best[i] = min(best[i], _time(cls, cp, dr, 1, **opts))
-    block_k = NumbaEngine(comp).block_steps
+    from neurotp.engines.numba_engine import block_plan
+
+    plastic_p = sorted({comp.proj_names.index(r.projection) for r in circuit.rules})
+    block_k = {comp.proj_names[p]: int(k) for p, k in enumerate(block_plan(comp)[0]) if k}
     bw = memory_bandwidth()
     # the same copy over a buffer the size of the weights: what a cache-resident loop can get
     bw_ws = memory_bandwidth(n_bytes=max(8 * comp.n_weights, 2**20), repeats=20)
@@ -169,13 +172,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_updates_per_s": sps * plastic,
         }
         if cls is NumbaEngine:
-            k = int(opts.get("block_steps", block_k))
-            row["block_steps"] = k
+            ks = block_plan(comp, opts.get("block_steps"))[0]
+            row["block_steps"] = {comp.proj_names[p]: int(k) for p, k in enumerate(ks) if k}
             # a fused plastic projection reads and writes each weight once per step, a delay
             # block once per K steps
             size = np.dtype(opts.get("dtype", np.float64)).itemsize
-            per_step = 2 * size if fused else 3 * size
-            row["implied_weight_traffic_bytes_per_s"] = row["synapse_updates_per_s"] * per_step / k
+            per_weight = 2 * size if fused else 3 * size
+            per_step = sum(
+                per_weight * int(comp.proj_pre_n[p] * comp.proj_post_n[p]) / max(int(ks[p]), 1)
+                for p in plastic_p
+            )
+            row["implied_weight_traffic_bytes_per_s"] = sps * per_step
             row["fraction_of_measured_bandwidth"] = row["implied_weight_traffic_bytes_per_s"] / bw
         rows.append(row)
     by = {r["engine"]: r for r in rows}
@@ -254,9 +261,10 @@ def format_table(result: dict[str, Any]) -> str:
 
     lines += [
         "",
-        f"numba / reference (as each runs by default: numba 1 thread, delay blocks of "
-        f"K={result['delay_block_steps']}; reference {result['reference_blas_threads']} BLAS "
-        f"threads): {x('numba_over_reference')}",
+        "numba / reference (as each runs by default: numba 1 thread, delay blocks of "
+        + ", ".join(f"{k} steps on {p}" for p, k in result["delay_block_steps"].items())
+        + f"; reference {result['reference_blas_threads']} BLAS threads): "
+        + x("numba_over_reference"),
         f"numba / reference, 1 thread each: {x('numba_1_thread_over_reference_1_thread')}",
         f"numba step loop (K=1) / reference: {x('numba_step_loop_over_reference')}",
         f"numba float32 (1 thread) / reference (float64): {x('numba_float32_over_reference')}",

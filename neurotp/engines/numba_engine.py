@@ -28,10 +28,8 @@ def fusable_projections(comp: Compiled) -> np.ndarray:
 MAX_BLOCK_STEPS = 16
 
 
-def block_plan(
-    comp: Compiled, block_steps: int | None = None
-) -> tuple[int, np.ndarray, np.ndarray]:
-    """Delay blocks: which projections read their weights once per ``K`` steps.
+def block_plan(comp: Compiled, block_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Delay blocks: how many steps each projection covers with one pass over its weights.
 
     A projection whose delay is ``d >= K`` steps receives, during steps t..t+K-1, presynaptic
     rates that were all emitted before t. Its currents over the block are then W(t) x(s) plus
@@ -41,13 +39,13 @@ def block_plan(
     up to rounding; the memory traffic over the weights falls K-fold.
 
     Eligible: fusable (untied, not Oja's), at most one rule and no weight bounds (clipping is
-    not a sum of rank-one terms), delay >= K, and a pre trace (prediction rule) delayed by at
-    least K - 1 steps. ``block_steps=None`` picks K as the smallest delay among the eligible
-    projections that learn (at most ``MAX_BLOCK_STEPS``; no blocks if none has a delay of two
-    steps or more), and then blocks every eligible projection with a delay >= K; ``1``
-    switches delay blocks off.
-    Returns (K, blocked mask per projection, the pre-trace index each blocked projection reads
-    or -1).
+    not a sum of rank-one terms), delay of two steps or more, and a pre trace (prediction rule)
+    delayed by at least K - 1 steps. ``block_steps=None``: if some eligible projection learns,
+    every eligible projection gets K = its delay (at most ``MAX_BLOCK_STEPS``); if none learns,
+    no blocks (the step loop is as fast there). ``block_steps=K``: every eligible projection
+    with a delay >= K gets K; ``1`` switches delay blocks off.
+    Returns (K per projection, 0 where not blocked; the pre-trace index each blocked
+    projection reads, or -1).
     """
     n = len(comp.proj_names)
     fused = fusable_projections(comp)
@@ -65,34 +63,34 @@ def block_plan(
         if ks and comp.rule_kind[ks[0]] == PREDICTION:
             pre_tr[p] = comp.rule_trace[ks[0]]
         cand[p] = True
+    ks_per = np.zeros(n, dtype=np.int64)
     if block_steps is None:
-        # blocks pay where the weights are rewritten every step: K from the plastic ones
-        delays = [int(comp.proj_delay[p]) for p in range(n) if cand[p] and rules_of[p]]
-        K = min([*delays, MAX_BLOCK_STEPS]) if delays else 1
+        if any(cand[p] and rules_of[p] for p in range(n)):
+            for p in range(n):
+                if cand[p]:
+                    ks_per[p] = min(int(comp.proj_delay[p]), MAX_BLOCK_STEPS)
     else:
         K = int(block_steps)
         if not 1 <= K <= MAX_BLOCK_STEPS:
             raise ValueError(
                 f"block_steps: {block_steps} not allowed; allowed: 1..{MAX_BLOCK_STEPS}"
             )
-    blocked = np.zeros(n, dtype=np.bool_)
-    if K >= 2:
-        for p in range(n):
-            if not cand[p] or comp.proj_delay[p] < K:
-                continue
-            if pre_tr[p] >= 0 and comp.tr_delay[pre_tr[p]] < K - 1:
-                continue
-            blocked[p] = True
-    if not blocked.any():
-        K = 1
-    return K, blocked, np.where(blocked, pre_tr, -1)
+        if K >= 2:
+            for p in range(n):
+                if cand[p] and comp.proj_delay[p] >= K:
+                    ks_per[p] = K
+    for p in range(n):
+        if ks_per[p] and pre_tr[p] >= 0 and comp.tr_delay[pre_tr[p]] < ks_per[p] - 1:
+            ks_per[p] = 0
+    return ks_per, np.where(ks_per > 0, pre_tr, -1)
 
 
 class NumbaEngine(Engine):
     """Numba rate engine.
 
-    ``block_steps`` sets the delay blocks (:func:`block_plan`): None picks them from the
-    circuit's delays, 1 runs the plain step loop. The engine runs on one thread
+    ``block_steps`` sets the delay blocks (:func:`block_plan`; ``block_k`` holds the steps per
+    block of each projection, 0 where not blocked): None picks them from the circuit's delays,
+    1 runs the plain step loop. The engine runs on one thread
     (``docs/engines.md`` says why).
     """
 
@@ -109,7 +107,7 @@ class NumbaEngine(Engine):
             raise ValueError(f"dtype: {np.dtype(dtype)} not supported; allowed: float64, float32")
         super().__init__(comp, dtype, state)
         self._fused = fusable_projections(comp)
-        self.block_steps, self._blocked, self._block_tr = block_plan(comp, block_steps)
+        self.block_k, self._block_tr = block_plan(comp, block_steps)
 
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
@@ -163,9 +161,8 @@ class NumbaEngine(Engine):
             c.proj_delay,
             c.proj_w_off,
             self._fused,
-            self._blocked,
+            self.block_k,
             self._block_tr,
-            self.block_steps,
             c.tr_off,
             c.tr_src_off,
             c.tr_n,

@@ -256,14 +256,49 @@ def _pass_row(
     has_tr,
     zero,
     two,
+    three,
     xo0,
     xo1,
+    xo2,
     xbo0,
     xbo1,
+    xbo2,
     xn0,
     xn1,
+    xn2,
 ):
     """Row a of :func:`_block_pass`."""
+    if three:
+        # K = 3 on both sides, one sweep; a step that did not learn has ca = cb = 0
+        a0 = ca[0, a]
+        b0 = cb[0, a]
+        a1 = ca[1, a]
+        b1 = cb[1, a]
+        a2 = ca[2, a]
+        b2 = cb[2, a]
+        acc0 = zero
+        acc1 = zero
+        acc2 = zero
+        if has_tr:
+            for j in range(pre_n):
+                v = (
+                    (W[a, j] + (a0 * xbo0[j] - b0 * xo0[j])) + (a1 * xbo1[j] - b1 * xo1[j])
+                ) + (a2 * xbo2[j] - b2 * xo2[j])
+                W[a, j] = v
+                acc0 += v * xn0[j]
+                acc1 += v * xn1[j]
+                acc2 += v * xn2[j]
+        else:
+            for j in range(pre_n):
+                v = ((W[a, j] - b0 * xo0[j]) - b1 * xo1[j]) - b2 * xo2[j]
+                W[a, j] = v
+                acc0 += v * xn0[j]
+                acc1 += v * xn1[j]
+                acc2 += v * xn2[j]
+        cdot[0, a] = acc0
+        cdot[1, a] = acc1
+        cdot[2, a] = acc2
+        return
     if two:
         # K = 2 on both sides, one sweep; a step that did not learn has ca = cb = 0
         a0 = ca[0, a]
@@ -287,7 +322,7 @@ def _pass_row(
         cdot[0, a] = acc0
         cdot[1, a] = acc1
         return
-    # the general case (K != 2, no learning, first and last blocks): a sweep per step
+    # the general case (K > 3, no learning, first and last blocks): a sweep per step
     for s in range(n_old):
         if not learned[s]:
             continue
@@ -324,8 +359,8 @@ def _block_pass(
     """One pass over a projection's weights per delay block: apply the pending updates of the
     block that ended (W += ca[s] xbar(s)ᵀ - cb[s] x(s)ᵀ for its steps s, in order; ca, cb
     already carry the learning rate) and take the next block's products with the updated rows,
-    cdot[s] = W x_new(s). With two steps on each side (K = 2, the usual case) everything is
-    one sweep per row. Rows are indexed in a 2-D view, never sliced: a slice per row costs
+    cdot[s] = W x_new(s). With two or three steps on each side (K = 2 or 3) everything is one
+    sweep per row. Rows are indexed in a 2-D view, never sliced: a slice per row costs
     two atomic reference-count updates, a third of the time at 1000 x 1000.
 
     Serial on purpose: a ``parallel=True`` version of this loop ran 2x faster on two idle
@@ -336,9 +371,12 @@ def _block_pass(
     for s in range(n_old):
         any_learned = any_learned or learned[s]
     two = n_old == 2 and n_new == 2 and any_learned
-    k1 = 1 if x_old.shape[0] > 1 else 0
-    xo0, xo1, xbo0, xbo1 = x_old[0], x_old[k1], xb_old[0], xb_old[k1]
-    xn0, xn1 = x_new[0], x_new[k1]
+    three = n_old == 3 and n_new == 3 and any_learned
+    k1 = min(1, x_old.shape[0] - 1)
+    k2 = min(2, x_old.shape[0] - 1)
+    xo0, xo1, xo2 = x_old[0], x_old[k1], x_old[k2]
+    xbo0, xbo1, xbo2 = xb_old[0], xb_old[k1], xb_old[k2]
+    xn0, xn1, xn2 = x_new[0], x_new[k1], x_new[k2]
     for a in range(post_n):
         _pass_row(
             W,
@@ -356,12 +394,16 @@ def _block_pass(
             has_tr,
             zero,
             two,
+            three,
             xo0,
             xo1,
+            xo2,
             xbo0,
             xbo1,
+            xbo2,
             xn0,
             xn1,
+            xn2,
         )
 
 
@@ -461,7 +503,7 @@ def _block_flush(
     bdot,
     zero,
 ):
-    """Apply the pending updates of the running block (at the end of a run)."""
+    """Apply the pending updates of each projection's running block (at the end of a run)."""
     for p in range(eidx.shape[0]):
         e = eidx[p]
         if e < 0:
@@ -471,14 +513,14 @@ def _block_flush(
             proj_w_off[p],
             proj_pre_n[p],
             proj_post_n[p],
-            n_run,
+            n_run[e],
             blearn[e],
             bca[e],
             bcb[e],
-            bxb[e, par],
-            bx[e, par],
+            bxb[e, par[e]],
+            bx[e, par[e]],
             0,
-            bx[e, par],
+            bx[e, par[e]],
             bdot[e],
             block_tr[p] >= 0,
             zero,
@@ -512,9 +554,8 @@ def run_block(
     proj_delay,
     proj_w_off,
     proj_fused,
-    proj_block,
+    proj_k,
     block_tr,
-    K,
     # traces
     tr_off,
     tr_src_off,
@@ -569,18 +610,20 @@ def run_block(
     n_rec = 0
     n_pres = stim.shape[0]
     total = n_pres * spp
-    # ---- delay blocks (see _block_pass): projections in proj_block read W once per K steps
+    # ---- delay blocks (see _block_pass): projection p with proj_k[p] = K >= 2 reads and
+    # writes its weights once per K steps
     eidx = np.full(n_proj, -1, dtype=np.int64)
     n_blk = 0
     max_pre = 1
     max_post = 1
+    KK = 1
     for p in range(n_proj):
-        if proj_block[p]:
+        if proj_k[p] >= 2:
             eidx[p] = n_blk
             n_blk += 1
             max_pre = max(max_pre, proj_pre_n[p])
             max_post = max(max_post, proj_post_n[p])
-    KK = max(K, 1)
+            KK = max(KK, proj_k[p])
     # column vectors and row coefficients in the weights' dtype (float32 runs stay float32)
     zero = np.zeros(1, dtype=w.dtype)[0]
     bx = np.zeros((max(n_blk, 1), 2, KK, max_pre), dtype=w.dtype)  # x(s), running/next block
@@ -591,8 +634,8 @@ def run_block(
     bgx = np.zeros((max(n_blk, 1), KK, KK))
     bgxb = np.zeros((max(n_blk, 1), KK, KK))
     blearn = np.zeros((max(n_blk, 1), KK), dtype=np.bool_)
-    par = 0
-    n_run = 0  # steps in the running block
+    par = np.zeros(max(n_blk, 1), dtype=np.int64)  # which half of bx/bxb is the running block
+    n_run = np.zeros(max(n_blk, 1), dtype=np.int64)  # steps in each running block
     for i in range(n_pres):
         for k in range(spp):
             presenting = k < present_steps
@@ -609,14 +652,15 @@ def run_block(
             for u in range(n_units):
                 cur[u] = b[u]
             learning = learn and presenting
-            # ---- a new delay block: one pass over each blocked projection's weights ----
-            if n_blk > 0 and g % KK == 0:
-                n_new = min(KK, total - g)
+            # ---- a new delay block: one pass over the blocked projection's weights ----
+            if n_blk > 0:
                 for p in range(n_proj):
                     e = eidx[p]
-                    if e < 0:
+                    if e < 0 or g % proj_k[p] != 0:
                         continue
+                    n_new = min(proj_k[p], total - g)
                     pre_n = proj_pre_n[p]
+                    q = par[e]
                     _block_columns(
                         hist,
                         tr,
@@ -631,12 +675,12 @@ def run_block(
                         tr_src_off,
                         tr_alpha,
                         tr_delay,
-                        bx[e, 1 - par],
-                        bxb[e, 1 - par],
+                        bx[e, 1 - q],
+                        bxb[e, 1 - q],
                     )
                     _block_gram(
-                        bx[e, 1 - par],
-                        bxb[e, 1 - par],
+                        bx[e, 1 - q],
+                        bxb[e, 1 - q],
                         n_new,
                         pre_n,
                         block_tr[p] >= 0,
@@ -648,29 +692,29 @@ def run_block(
                         proj_w_off[p],
                         pre_n,
                         proj_post_n[p],
-                        n_run,
+                        n_run[e],
                         blearn[e],
                         bca[e],
                         bcb[e],
-                        bxb[e, par],
-                        bx[e, par],
+                        bxb[e, q],
+                        bx[e, q],
                         n_new,
-                        bx[e, 1 - par],
+                        bx[e, 1 - q],
                         bdot[e],
                         block_tr[p] >= 0,
                         zero,
                     )
                     for s in range(KK):
                         blearn[e, s] = False
-                par = 1 - par
-                n_run = n_new
+                    par[e] = 1 - q
+                    n_run[e] = n_new
             # ---- currents, fused with element-wise plasticity where allowed ----
             for p in range(n_proj):
                 e = eidx[p]
                 if e >= 0:
                     _block_step(
                         e,
-                        g % KK,
+                        g % proj_k[p],
                         k,
                         p,
                         learning,
