@@ -4,6 +4,7 @@ Public API (engines and the torch baselines are imported on first use):
 
 - circuits: :class:`Circuit`, :class:`Population`, :class:`Projection`, :class:`Trace`,
   :class:`Rule`, :class:`TargetTerm`, :class:`Protocol`, :class:`WeightInit`,
+  :class:`Spiking`,
   :func:`load_circuit`, :func:`save_circuit`, :func:`compile_circuit`, :func:`validate`
 - running: :class:`Simulation`, :func:`get_engine`, :data:`BACKENDS`, :class:`DivergenceError`
 - data: :func:`load_dataset`, :class:`Dataset`
@@ -22,6 +23,7 @@ from neurotp.circuit import (
     Projection,
     Protocol,
     Rule,
+    Spiking,
     TargetTerm,
     Trace,
     WeightInit,
@@ -56,7 +58,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ALGORITHM_NAMES", "BACKENDS", "Circuit", "CircuitError", "CircuitFormatError", "Dataset",
-    "DivergenceError", "Population", "Projection", "Protocol", "Rule", "Simulation", "TargetTerm",
+    "DivergenceError", "Population", "Projection", "Protocol", "Rule", "Simulation", "Spiking",
+    "TargetTerm",
     "Trace", "WeightInit", "compile_circuit", "get_algorithm", "get_engine", "load_circuit",
     "load_dataset", "save_circuit", "validate",
 ]

@@ -8,6 +8,7 @@ from neurotp.circuit import (
     circuit_from_dict,
     circuit_to_yaml,
     load_circuit,
+    save_circuit,
 )
 from neurotp.circuit.library import random_circuit
 
@@ -41,3 +42,14 @@ def test_safe_loader_refuses_python_objects(tmp_path):
     path.write_text("!!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(Exception, match="could not determine a constructor"):
         load_circuit(path)
+
+
+def test_spiking_section_round_trips_and_rejects_unknown_fields(tmp_path):
+    c = random_circuit(0)
+    c.spiking.max_rate = 1000.0
+    save_circuit(c, tmp_path / "c.yaml")
+    back = load_circuit(tmp_path / "c.yaml", ["spiking.tau_syn=7.5"])
+    assert back.spiking.max_rate == 1000.0 and back.spiking.tau_syn == 7.5
+    assert back.spiking.tau_m == 50.0
+    with pytest.raises(CircuitFormatError, match="spiking: unknown field 'rate'"):
+        circuit_from_dict({**c.to_dict(), "spiking": {"rate": 1.0}})

@@ -124,3 +124,14 @@ def test_learned_bias_on_weights_tied_into_another_population():
         if r["kind"] == "reconstruction":
             r["bias"] = True  # YS is tied into G: G would not get S's learned bias
     check(d, "reconstruction_YS", ".bias", "shares its weights (tie)", "allowed: bias: false")
+
+
+def test_spiking_parameters_must_be_positive():
+    c = random_circuit(0)
+    c.spiking.max_rate = 0.0
+    with pytest.raises(CircuitError, match=r"spiking.max_rate: 0.0 is not a positive number of Hz"):
+        validate(c)
+    c = random_circuit(0)
+    c.spiking.tau_syn = -1.0
+    with pytest.raises(CircuitError, match=r"spiking.tau_syn"):
+        validate(c)

@@ -16,6 +16,7 @@ from neurotp.circuit.spec import (
     Projection,
     Protocol,
     Rule,
+    Spiking,
     TargetTerm,
     Trace,
     WeightInit,
@@ -85,6 +86,7 @@ def circuit_from_dict(data: dict[str, Any]) -> Circuit:
             "traces": _list(Trace),
             "rules": _list(Rule, {"targets": _list(TargetTerm)}),
             "protocol": lambda v, w: _build(Protocol, v, w),
+            "spiking": lambda v, w: _build(Spiking, v, w),
         },
     )
 

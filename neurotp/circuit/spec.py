@@ -137,6 +137,20 @@ class Protocol:
 
 
 @dataclass
+class Spiking:
+    """How populations with ``model: lif`` or ``poisson`` turn rates into spikes (Brian2).
+
+    A unit's rate range maps linearly onto 0..``max_rate`` Hz; spikes reach the postsynaptic
+    current through an exponential synapse of time constant ``tau_syn`` (ms); LIF neurons have
+    membrane time constant ``tau_m`` (ms). Rate populations ignore it. See ``docs/brian2.md``.
+    """
+
+    max_rate: float = 200.0
+    tau_syn: float = 5.0
+    tau_m: float = 50.0
+
+
+@dataclass
 class Circuit:
     """A whole circuit: the thing every engine runs."""
 
@@ -148,6 +162,7 @@ class Circuit:
     protocol: Protocol = field(default_factory=Protocol)
     seed: int = 0
     description: str = ""
+    spiking: Spiking = field(default_factory=Spiking)
 
     # --- lookups -----------------------------------------------------------------------
     def population(self, name: str) -> Population:

@@ -44,6 +44,11 @@ def validate(c: Circuit) -> Circuit:
     dt = proto.dt
     if not (dt > 0 and math.isfinite(dt)):
         raise CircuitError(f"protocol.dt: {dt} is not a positive number of ms")
+    for key in ("max_rate", "tau_syn", "tau_m"):
+        v = getattr(c.spiking, key)
+        if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
+            unit = "Hz" if key == "max_rate" else "ms"
+            raise CircuitError(f"spiking.{key}: {v!r} is not a positive number of {unit}")
     pops = {p.name: p for p in c.populations}
     _unique([p.name for p in c.populations], "populations")
     _unique([p.name for p in c.projections], "projections")

@@ -27,6 +27,7 @@ Spiking populations (``model: poisson|lif``) are handled by
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import time
@@ -466,8 +467,9 @@ class Brian2Engine(Engine):
 
     ``target`` is the Brian2 code-generation target: ``numpy``, ``cython`` (runtime) or
     ``cpp_standalone`` (the whole block is generated as C++, compiled and run once per
-    :meth:`run`); default ``$NEUROTP_BRIAN2_TARGET`` or ``numpy``. ``spiking`` holds the
-    spiking parameters (:class:`neurotp.engines.brian2_spiking.SpikingRunner`).
+    :meth:`run`); default ``$NEUROTP_BRIAN2_TARGET`` or ``numpy``. ``spiking`` overrides the
+    circuit's spiking parameters (``circuit.spiking``: max_rate, tau_syn, tau_m; see
+    :class:`neurotp.engines.brian2_spiking.SpikingRunner`).
     ``timings`` holds the last run's build / compile / loop seconds.
     """
 
@@ -500,7 +502,9 @@ class Brian2Engine(Engine):
         if self.is_spiking:
             from neurotp.engines.brian2_spiking import SpikingRunner
 
-            self._spiking = SpikingRunner(comp, self.state, target=target, **(spiking or {}))
+            params = dataclasses.asdict(comp.circuit.spiking)  # the circuit's, then overrides
+            params.update(spiking or {})
+            self._spiking = SpikingRunner(comp, self.state, target=target, **params)
         else:
             check_supported(comp)
 

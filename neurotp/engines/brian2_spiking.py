@@ -11,9 +11,11 @@ transmits spikes with Brian2's own axonal delays (``on_pre`` with ``delay``):
   integrate-and-fire neurons (τ_m·dv/dt = −v + τ_m·J, threshold 1, reset by subtraction so
   that spike times are not rounded to whole steps) whose drive J = 1/(τ_m·(1 − exp(−1/(ν·τ_m))))
   makes them fire regularly at ν (τ_m = 50 ms: within 2.3 Hz of ν for ν ≤ 200 Hz, dt = 1 ms);
-- decoding: a presynaptic spike adds (hi − lo)·w/(ν_max·τ_s) to the postsynaptic current
-  I_p, which decays with τ_s; with the offset term lo·Σ_j w_ij (a summed variable) this
-  makes E[I_p] = Σ_j w_ij·x̂_j(t − d), the rate-mode current, x̂ = lo + (hi − lo)·ν/ν_max;
+- decoding: a presynaptic spike adds (hi − lo)·w·a(τ_s) to the postsynaptic current I_p,
+  which decays with τ_s; with the offset term lo·Σ_j w_ij (a summed variable) this makes
+  E[I_p] = Σ_j w_ij·x̂_j(t − d), the rate-mode current, x̂ = lo + (hi − lo)·ν/ν_max. Every
+  trace uses the discrete-time increment a(τ) = (1 − exp(−dt/τ))/(ν_max·dt)
+  (:meth:`SpikingRunner.spike_increment`), so that its mean read once per step is exact;
 - traces and rules (section 8) in STDP-like form: exponential traces updated on spikes —
   per synapse a fast trace x (τ_s) and the slow pre trace x̄ (the rule's trace τ), both
   incremented when the delayed presynaptic spike arrives; per neuron a fast trace of its
@@ -105,6 +107,19 @@ class SpikingRunner:
         self.net: Any = None
         self.last_spikes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
+    def spike_increment(self, tau: float) -> float:
+        """What one spike adds to an exponential trace of time constant ``tau`` (ms).
+
+        The trace decays exactly, by exp(−dt/τ) per step, and is read at the start of the
+        step after the spike's increment, so at a steady rate ν its mean is
+        a·ν·dt/(1 − exp(−dt/τ)). a = (1 − exp(−dt/τ))/(ν_max·dt) makes that mean ν/ν_max
+        exactly; the continuous-time 1/(ν_max·τ) overestimates it by the factor
+        (dt/τ)/(1 − exp(−dt/τ)) (1.103 for τ = 5 ms, dt = 1 ms), which the offset lo·Σw of
+        tanh/linear presynaptic populations turns into a bias of the current, not a gain.
+        """
+        dt = self.comp.dt
+        return float(-np.expm1(-dt / tau) / (self.max_rate * dt / 1000.0))
+
     # ---- construction ------------------------------------------------------------------------
     def _build(self) -> None:
         b2.prefs.codegen.target = self.target
@@ -116,6 +131,7 @@ class SpikingRunner:
         taus = self.tau_syn * b2.ms
         taum = self.tau_m * b2.ms
         self.ns: dict[str, Any] = {"numax": numax, "taus": taus, "taum": taum}
+        inc = self.spike_increment
         pops = circ.populations
         self.ranges = {p.name: encoding_range(p.activation) for p in pops}
         incoming: dict[str, list[int]] = {p.name: [] for p in pops}
@@ -156,9 +172,9 @@ class SpikingRunner:
                 threshold, reset = "v > 1", "v -= 1.0"
             else:
                 threshold, reset = "rand() < nu*dt", ""
-            reset += ("\n" if reset else "") + "xf += 1.0/(numax*taus)"
+            reset += ("\n" if reset else "") + f"xf += {inc(self.tau_syn)!r}"
             for m in traces_of[p.name]:
-                reset += f"\ntr_{m} += 1.0/(numax*{circ.traces[m].tau}*ms)"
+                reset += f"\ntr_{m} += {inc(circ.traces[m].tau)!r}"
             G = b2.NeuronGroup(
                 p.size,
                 "\n".join(eqs),
@@ -177,11 +193,11 @@ class SpikingRunner:
             lo, hi = self.ranges[pr.pre]
             model = ["w : 1"]
             model.append(f"ws_{q}_post = {lo!r}*w : 1 (summed)")
-            on_pre = [f"I_{q}_post += {hi - lo!r}*w/(numax*taus)"]
+            on_pre = [f"I_{q}_post += {(hi - lo) * inc(self.tau_syn)!r}*w"]
             ruled = [k for k, r in enumerate(circ.rules) if r.projection == pr.name]
             if ruled:
                 model.append("dxs/dt = -xs/taus : 1 (clock-driven)")
-                on_pre.append("xs += 1.0/(numax*taus)")
+                on_pre.append(f"xs += {inc(self.tau_syn)!r}")
             for k in ruled:
                 r = circ.rules[k]
                 if r.kind == "oja":
@@ -189,7 +205,7 @@ class SpikingRunner:
                 if r.kind == "prediction":
                     tau = circ.trace(r.pre_trace).tau
                     model.append(f"dxb_{k}/dt = -xb_{k}/({tau}*ms) : 1 (clock-driven)")
-                    on_pre.append(f"xb_{k} += 1.0/(numax*{tau}*ms)")
+                    on_pre.append(f"xb_{k} += {inc(tau)!r}")
             S = b2.Synapses(
                 pre,
                 post,
