@@ -10,7 +10,9 @@ records one test presentation of each spiking circuit.
 - ``figures/spiking_rates.png``: learning curves (spiking vs rate) and, for a few units, the
   rate model's r(t) beside the rate decoded from the spikes.
 
-Run: ``python figures/fig_spiking.py [--n-train N] [--n-test N] [--epochs E] [--target cython]``;
+Run: ``python figures/fig_spiking.py [--n-train N] [--n-test N] [--epochs E] [--target cython]
+[--max-rate HZ] [--tau-syn MS]`` (spiking parameters default to the circuit file's
+``spiking:`` section);
 computed numbers are cached in ``figures/_cache/spiking_<circuit>.npz`` (and ``.json``); with
 a cache present only the plotting runs (``--recompute`` to train again).
 """
@@ -164,7 +166,11 @@ def compute(
         "rate_curve": [float(v) for v in rate_curve],
         "seconds_spiking": t_spk,
         "overrides": list(overrides or []),
-        "spiking": spiking or {},
+        "spiking": {
+            "max_rate": eng._spiking.max_rate,
+            "tau_syn": eng._spiking.tau_syn,
+            "tau_m": eng._spiking.tau_m,
+        },
     }
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(CACHE / f"spiking_{base}{tag}.npz", **out)
@@ -215,7 +221,9 @@ def plot(results: dict[str, tuple[dict, dict]], out_dir: Path = HERE) -> list[Pa
     for col, (_base, (a, meta)) in enumerate(results.items()):
         ax = axes[0, col]
         sc, rc = np.asarray(a["spiking_curve"]), np.asarray(a["rate_curve"])
-        ax.plot(np.arange(len(sc)), sc, "o-", label=f"spiking ({meta['circuit']}, brian2)")
+        spk = meta.get("spiking") or {}
+        extra = f", ν_max {spk['max_rate']:g} Hz" if "max_rate" in spk else ""
+        ax.plot(np.arange(len(sc)), sc, "o-", label=f"spiking ({meta['circuit']}, brian2{extra})")
         ax.plot(np.arange(len(rc)), rc, "s--", label=f"rate ({meta['rate_circuit']}, numba)")
         ax.set_xlabel(f"epoch ({meta['n_train']} training digits)")
         ax.set_ylabel(f"{meta['metric']} ({meta['n_test']} test digits)")
@@ -265,6 +273,16 @@ def plot(results: dict[str, tuple[dict, dict]], out_dir: Path = HERE) -> list[Pa
     return paths
 
 
+def spiking_params(tau_syn: float | None, max_rate: float | None) -> dict:
+    """Command-line overrides of the circuit's ``spiking:`` parameters."""
+    out: dict[str, float] = {}
+    if tau_syn is not None:
+        out["tau_syn"] = tau_syn
+    if max_rate is not None:
+        out["max_rate"] = max_rate
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-train", type=int, default=400)
@@ -281,7 +299,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FIELD=VALUE",
         help="override a field of the spiking circuit, e.g. rules.prediction_XH.lr=0.002",
     )
-    ap.add_argument("--tau-syn", type=float, default=5.0, help="synaptic time constant (ms)")
+    ap.add_argument(
+        "--tau-syn",
+        type=float,
+        default=None,
+        help="synaptic time constant (ms); default: the circuit's spiking.tau_syn",
+    )
+    ap.add_argument(
+        "--max-rate",
+        type=float,
+        default=None,
+        help="firing rate (Hz) at the top of the rate range; default: spiking.max_rate",
+    )
     ap.add_argument("--tag", default="", help="cache under spiking_<circuit><tag> (no plot)")
     args = ap.parse_args(argv)
     results = {}
@@ -300,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.epochs,
                 args.target,
                 args.overrides,
-                {"tau_syn": args.tau_syn},
+                spiking_params(args.tau_syn, args.max_rate),
                 args.tag,
             )
             if args.tag:
