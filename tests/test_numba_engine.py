@@ -120,7 +120,7 @@ def _scaled_delays(c, factor):
 
 def test_block_plan_gives_each_projection_its_delay_and_skips_what_it_cannot_block():
     comp = compile_circuit(random_circuit(0))
-    ks, pre_tr = block_plan(comp)
+    ks, pre_tr = block_plan(comp, "delay")
     got = {n: int(k) for n, k in zip(comp.proj_names, ks, strict=True) if k}
     # untied, not Oja, unbounded, at most one rule, delay >= 2 steps (dt 0.5 ms); K = delay:
     # XH (prediction, 1 ms), YL (1 ms), HZ (1 ms); not HY (bounded), TS/YS (tied), GH (Oja),
@@ -131,7 +131,8 @@ def test_block_plan_gives_each_projection_its_delay_and_skips_what_it_cannot_blo
     with pytest.raises(ValueError, match="block_steps"):
         block_plan(comp, block_steps=0)
     comp4 = compile_circuit(_scaled_delays(random_circuit(0), 4.0))
-    got4 = {n: int(k) for n, k in zip(comp4.proj_names, block_plan(comp4)[0], strict=True) if k}
+    plan4 = block_plan(comp4, "delay")[0]
+    got4 = {n: int(k) for n, k in zip(comp4.proj_names, plan4, strict=True) if k}
     assert got4 == {"XH": 8, "YT": 4, "LT": 4, "YL": 8, "HG": 4, "HZ": 8, "ZQ": 4}
     forced = block_plan(comp4, block_steps=6)[0]
     assert {n for n, k in zip(comp4.proj_names, forced, strict=True) if k == 6} == {
@@ -139,19 +140,27 @@ def test_block_plan_gives_each_projection_its_delay_and_skips_what_it_cannot_blo
         "YL",
         "HZ",
     }
-    assert block_plan(compile_circuit(bench_circuit(n=8)))[0].tolist() == [2, 3]
+    assert block_plan(compile_circuit(bench_circuit(n=8)), "delay")[0].tolist() == [2, 3]
+    assert not block_plan(comp, None)[0].any()
+    with pytest.raises(ValueError, match="block_steps"):
+        block_plan(comp, block_steps="fast")
     # no eligible projection learns (digits_tp: 1-step delays on the plastic ones): no blocks
     from neurotp.circuit import load_circuit
 
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
-    assert not block_plan(compile_circuit(load_circuit(root / "circuits/digits_tp.yaml")))[0].any()
+    digits = compile_circuit(load_circuit(root / "circuits/digits_tp.yaml"))
+    assert not block_plan(digits, "delay")[0].any()
 
 
 @pytest.mark.parametrize("factor", [1.0, 4.0])
 def test_delay_blocks_equal_reference_and_step_loop(factor):
     comp = compile_circuit(_scaled_delays(random_circuit(1), factor))
     drive = one_second_drive(comp)
-    ref, blk, step = ReferenceEngine(comp), NumbaEngine(comp), NumbaEngine(comp, block_steps=1)
+    ref, blk, step = (
+        ReferenceEngine(comp),
+        NumbaEngine(comp, block_steps="delay"),
+        NumbaEngine(comp),
+    )
     assert blk.block_k.max() >= 2 and not step.block_k.any()
     for e in (ref, blk, step):
         e.run(drive)
@@ -193,5 +202,7 @@ def test_float32_delay_blocks_close_to_float64():
     e64, e32 = NumbaEngine(comp), NumbaEngine(comp, dtype=np.float32)
     e64.run(drive)
     e32.run(drive)
+    # defaults: step loop in float64, delay blocks in float32 (docs/engines.md)
+    assert not e64.block_k.any()
     assert e32.block_k.tolist() == [2, 3] and e32.state.w.dtype == np.float32
     assert np.max(np.abs(e64.state.w - e32.state.w)) < 1e-4

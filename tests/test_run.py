@@ -61,7 +61,7 @@ def test_numba_engine_options_from_the_command_line(tmp_path):
     import pytest
 
     run(tmp_path / "a")
-    run(tmp_path / "b", "--block-steps", "1")
+    run(tmp_path / "b", "--block-steps", "delay")
     ha, hb = (json.loads((tmp_path / k / "metrics.json").read_text())["history"] for k in "ab")
     assert [h["test_accuracy"] for h in ha] == [h["test_accuracy"] for h in hb]
     with pytest.raises(SystemExit, match="--block-steps: allowed only with --backend numba"):

@@ -5,10 +5,10 @@ projections, traces, the prediction and reconstruction rules on). Before anythin
 the engines' trajectories are checked equal. Reported per engine: steps/s, simulated seconds
 per wall second, synapse updates/s, and, for the Numba engine, the memory traffic those
 updates imply beside a memory bandwidth measured in the same run (a STREAM-like copy). The
-Numba engine (one thread) is timed as it runs by default (float64, delay blocks: see
-:func:`neurotp.engines.numba_engine.block_plan`), with the plain step loop (``K=1``) and in
-float32; the reference as it runs (NumPy's BLAS threads) and with one BLAS thread. Timings
-go round-robin, best of ``--repeats`` each.
+Numba engine (one thread) is timed as it runs by default (float64: the step loop), with
+delay blocks (:func:`neurotp.engines.numba_engine.block_plan`), and in float32 with delay
+blocks (its default) and with the step loop; the reference as it runs (NumPy's BLAS threads)
+and with one BLAS thread. Timings go round-robin, best of ``--repeats`` each.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ref = ReferenceEngine(scomp)
     ref.run(d_short)
     max_diff = 0.0
-    for options in ({}, {"block_steps": 1}):
+    for options in ({}, {"block_steps": "delay"}):
         nb = NumbaEngine(scomp, **options)
         nb.run(d_short)
         max_diff = max(
@@ -133,11 +133,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ("reference", ReferenceEngine, rcomp, d_ref, n_ref, {}, None, blas_threads),
         ("reference, 1 BLAS thread", ReferenceEngine, rcomp, d_ref, n_ref, {}, 1, 1),
         ("numba", NumbaEngine, comp, d_nb, n_nb, {}, None, 1),
-        ("numba step loop (K=1)", NumbaEngine, comp, d_nb, n_nb, {"block_steps": 1}, None, 1),
+        ("numba delay blocks", NumbaEngine, comp, d_nb, n_nb, {"block_steps": "delay"}, None, 1),
+        ("numba float32", NumbaEngine, comp, d_nb, n_nb, {"dtype": np.float32}, None, 1),
+        (
+            "numba float32 step loop",
+            NumbaEngine,
+            comp,
+            d_nb,
+            n_nb,
+            {"dtype": np.float32, "block_steps": 1},
+            None,
+            1,
+        ),
     ]
-    variants.append(
-        ("numba float32", NumbaEngine, comp, d_nb, n_nb, {"dtype": np.float32}, None, 1)
-    )
     for _, cls, cp, dr, _, opts, _, _ in variants:
         if cls is NumbaEngine:
             cls(cp, **opts).run(dr)  # compile / load the cache outside the timing
@@ -152,7 +160,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from neurotp.engines.numba_engine import block_plan
 
     plastic_p = sorted({comp.proj_names.index(r.projection) for r in circuit.rules})
-    block_k = {comp.proj_names[p]: int(k) for p, k in enumerate(block_plan(comp)[0]) if k}
+    block_k = {comp.proj_names[p]: int(k) for p, k in enumerate(block_plan(comp, "delay")[0]) if k}
     bw = memory_bandwidth()
     # the same copy over a buffer the size of the weights: what a cache-resident loop can get
     bw_ws = memory_bandwidth(n_bytes=max(8 * comp.n_weights, 2**20), repeats=20)
@@ -172,7 +180,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_updates_per_s": sps * plastic,
         }
         if cls is NumbaEngine:
-            ks = block_plan(comp, opts.get("block_steps"))[0]
+            ks = NumbaEngine(comp, **opts).block_k
             row["block_steps"] = {comp.proj_names[p]: int(k) for p, k in enumerate(ks) if k}
             # a fused plastic projection reads and writes each weight once per step, a delay
             # block once per K steps
@@ -205,8 +213,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "reference_blas_threads": blas_threads,
         # numba (default: one thread, delay blocks) against the reference as it runs by default
         "numba_over_reference": ratio("numba", "reference"),
-        "numba_step_loop_over_reference": ratio("numba step loop (K=1)", "reference"),
+        "numba_delay_blocks_over_reference": ratio("numba delay blocks", "reference"),
         "numba_float32_over_reference": ratio("numba float32", "reference"),
+        "numba_float32_step_loop_over_reference": ratio("numba float32 step loop", "reference"),
         # the same number of threads on both sides
         "numba_1_thread_over_reference_1_thread": ratio("numba", "reference, 1 BLAS thread"),
         "machine": {
@@ -261,13 +270,15 @@ def format_table(result: dict[str, Any]) -> str:
 
     lines += [
         "",
-        "numba / reference (as each runs by default: numba 1 thread, delay blocks of "
-        + ", ".join(f"{k} steps on {p}" for p, k in result["delay_block_steps"].items())
-        + f"; reference {result['reference_blas_threads']} BLAS threads): "
-        + x("numba_over_reference"),
+        "numba / reference (as each runs by default: numba float64, 1 thread, step loop; "
+        f"reference {result['reference_blas_threads']} BLAS threads): " + x("numba_over_reference"),
         f"numba / reference, 1 thread each: {x('numba_1_thread_over_reference_1_thread')}",
-        f"numba step loop (K=1) / reference: {x('numba_step_loop_over_reference')}",
-        f"numba float32 (1 thread) / reference (float64): {x('numba_float32_over_reference')}",
+        "numba with delay blocks ("
+        + ", ".join(f"{k} steps on {p}" for p, k in result["delay_block_steps"].items())
+        + f") / reference: {x('numba_delay_blocks_over_reference')}",
+        "numba float32 (default: delay blocks) / reference (float64): "
+        + x("numba_float32_over_reference")
+        + f"; float32 step loop: {x('numba_float32_step_loop_over_reference')}",
         f"trajectories equal to {result['max_abs_difference_before_timing']:.1e} before timing "
         f"(float32: {result['float32_max_abs_difference_before_timing']:.1e})",
         "memory bandwidth (copy, measured now): "

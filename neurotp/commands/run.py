@@ -41,9 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--block-steps",
         dest="block_steps",
-        type=int,
+        type=lambda v: v if v == "delay" else int(v),
         default=None,
-        help="Numba backend: delay-block length in steps (default: from the delays; 1 = off)",
+        help="Numba backend: delay blocks — 'delay' (each projection its delay), K, or 1 (off); "
+        "default: 'delay' in float32, 1 in float64 (docs/engines.md)",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--no-progress", action="store_true")
