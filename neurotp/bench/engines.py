@@ -14,6 +14,7 @@ and with one BLAS thread. Timings go round-robin, best of ``--repeats`` each.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import time
@@ -63,14 +64,12 @@ def _drive(comp, n_steps: int, seed: int = 0):
     return d, n_pres * spp
 
 
-def _time(engine_cls, comp, drive, repeats: int, **options) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        eng = engine_cls(comp, **options)
-        t0 = time.perf_counter()
-        eng.run(drive)
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _time_once(engine_cls, comp, drive, **options) -> float:
+    """Seconds of one ``run`` of a fresh engine (construction not timed)."""
+    eng = engine_cls(comp, **options)
+    t0 = time.perf_counter()
+    eng.run(drive)
+    return time.perf_counter() - t0
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -152,12 +151,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     best = [np.inf] * len(variants)
     for _ in range(args.repeats):
         for i, (_, cls, cp, dr, _, opts, limit, _) in enumerate(variants):
-            if limit is None:
-                best[i] = min(best[i], _time(cls, cp, dr, 1, **opts))
-            else:
-                with threadpool_limits(limits=limit, user_api="blas"):
-                    best[i] = min(best[i], _time(cls, cp, dr, 1, **opts))
-    from neurotp.engines.numba_engine import block_plan
+            limits = (
+                threadpool_limits(limits=limit, user_api="blas")
+                if limit is not None
+                else contextlib.nullcontext()
+            )
+            with limits:
+                best[i] = min(best[i], _time_once(cls, cp, dr, **opts))
+    from neurotp.engines.numba_engine import block_plan, default_block_steps
 
     plastic_p = sorted({comp.proj_names.index(r.projection) for r in circuit.rules})
     block_k = {comp.proj_names[p]: int(k) for p, k in enumerate(block_plan(comp, "delay")[0]) if k}
@@ -180,7 +181,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_updates_per_s": sps * plastic,
         }
         if cls is NumbaEngine:
-            ks = NumbaEngine(comp, **opts).block_k
+            steps = default_block_steps(opts.get("block_steps"), opts.get("dtype", np.float64))
+            ks = block_plan(comp, steps)[0]
             row["block_steps"] = {comp.proj_names[p]: int(k) for p, k in enumerate(ks) if k}
             # a fused plastic projection reads and writes each weight once per step, a delay
             # block once per K steps

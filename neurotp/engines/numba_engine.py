@@ -93,6 +93,14 @@ def block_plan(
     return ks_per, np.where(ks_per > 0, pre_tr, -1)
 
 
+def default_block_steps(block_steps: int | str | None, dtype: type) -> int | str:
+    """``block_steps`` as the engine uses it: None means delay blocks in float32 and the step
+    loop in float64 (the faster of the two for each, measured in ``docs/engines.md``)."""
+    if block_steps is not None:
+        return block_steps
+    return "delay" if np.dtype(dtype) == np.float32 else 1
+
+
 class NumbaEngine(Engine):
     """Numba rate engine.
 
@@ -117,9 +125,7 @@ class NumbaEngine(Engine):
             raise ValueError(f"dtype: {np.dtype(dtype)} not supported; allowed: float64, float32")
         super().__init__(comp, dtype, state)
         self._fused = fusable_projections(comp)
-        if block_steps is None:
-            block_steps = "delay" if self.dtype == np.float32 else 1
-        self.block_k, self._block_tr = block_plan(comp, block_steps)
+        self.block_k, self._block_tr = block_plan(comp, default_block_steps(block_steps, dtype))
 
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
@@ -140,18 +146,7 @@ class NumbaEngine(Engine):
         noise = np.ascontiguousarray(drive.noise, dtype=np.float64)
         if noise.shape[1] == 0:
             noise = np.zeros((n_pres * spp, 0))
-        status, t, unit = self._run_block(
-            drive, spp, step_open, means, record_every, units, rec, labels, noise
-        )
-        s.t = int(t)
-        if status != 0:
-            raise self._divergence(s.t, int(unit))
-        means /= c.readout_win[1] - c.readout_win[0]
-        return BlockResult(means=means, record=rec if record_every else None)
-
-    def _run_block(self, drive, spp, step_open, means, record_every, units, rec, labels, noise):
-        c, s = self.comp, self.state
-        return run_block(
+        status, t, unit = run_block(
             s.r,
             s.hist,
             s.tr,
@@ -205,3 +200,8 @@ class NumbaEngine(Engine):
             units,
             rec,
         )
+        s.t = int(t)
+        if status != 0:
+            raise self._divergence(s.t, int(unit))
+        means /= c.readout_win[1] - c.readout_win[0]
+        return BlockResult(means=means, record=rec if record_every else None)

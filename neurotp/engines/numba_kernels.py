@@ -239,119 +239,6 @@ def _block_gram(xc, xbc, nk, pre_n, has_tr, gx, gxb):
                 gxb[s2, s] = _dot(xbc[s2, :pre_n], xc[s, :pre_n])
 
 
-@njit(cache=True, fastmath=_FAST, inline="always")
-def _pass_row(
-    W,
-    a,
-    pre_n,
-    n_old,
-    learned,
-    ca,
-    cb,
-    xb_old,
-    x_old,
-    n_new,
-    x_new,
-    cdot,
-    has_tr,
-    zero,
-    two,
-    three,
-    xo0,
-    xo1,
-    xo2,
-    xbo0,
-    xbo1,
-    xbo2,
-    xn0,
-    xn1,
-    xn2,
-):
-    """Row a of :func:`_block_pass`."""
-    if three:
-        # K = 3 on both sides, one sweep; a step that did not learn has ca = cb = 0
-        a0 = ca[0, a]
-        b0 = cb[0, a]
-        a1 = ca[1, a]
-        b1 = cb[1, a]
-        a2 = ca[2, a]
-        b2 = cb[2, a]
-        acc0 = zero
-        acc1 = zero
-        acc2 = zero
-        if has_tr:
-            for j in range(pre_n):
-                v = (
-                    (W[a, j] + (a0 * xbo0[j] - b0 * xo0[j])) + (a1 * xbo1[j] - b1 * xo1[j])
-                ) + (a2 * xbo2[j] - b2 * xo2[j])
-                W[a, j] = v
-                acc0 += v * xn0[j]
-                acc1 += v * xn1[j]
-                acc2 += v * xn2[j]
-        else:
-            for j in range(pre_n):
-                v = ((W[a, j] - b0 * xo0[j]) - b1 * xo1[j]) - b2 * xo2[j]
-                W[a, j] = v
-                acc0 += v * xn0[j]
-                acc1 += v * xn1[j]
-                acc2 += v * xn2[j]
-        cdot[0, a] = acc0
-        cdot[1, a] = acc1
-        cdot[2, a] = acc2
-        return
-    if two:
-        # K = 2 on both sides, one sweep; a step that did not learn has ca = cb = 0
-        a0 = ca[0, a]
-        b0 = cb[0, a]
-        a1 = ca[1, a]
-        b1 = cb[1, a]
-        acc0 = zero
-        acc1 = zero
-        if has_tr:
-            for j in range(pre_n):
-                v = (W[a, j] + (a0 * xbo0[j] - b0 * xo0[j])) + (a1 * xbo1[j] - b1 * xo1[j])
-                W[a, j] = v
-                acc0 += v * xn0[j]
-                acc1 += v * xn1[j]
-        else:
-            for j in range(pre_n):
-                v = (W[a, j] - b0 * xo0[j]) - b1 * xo1[j]
-                W[a, j] = v
-                acc0 += v * xn0[j]
-                acc1 += v * xn1[j]
-        cdot[0, a] = acc0
-        cdot[1, a] = acc1
-        return
-    # the general case (K > 3, no learning, first and last blocks): a sweep per step
-    for s in range(n_old):
-        if not learned[s]:
-            continue
-        ka = ca[s, a]
-        kb = cb[s, a]
-        if has_tr:
-            for j in range(pre_n):
-                W[a, j] = W[a, j] + (ka * xb_old[s, j] - kb * x_old[s, j])
-        else:
-            for j in range(pre_n):
-                W[a, j] = W[a, j] - kb * x_old[s, j]
-    s = 0
-    while s + 1 < n_new:
-        acc0 = zero
-        acc1 = zero
-        for j in range(pre_n):
-            v = W[a, j]
-            acc0 += v * x_new[s, j]
-            acc1 += v * x_new[s + 1, j]
-        cdot[s, a] = acc0
-        cdot[s + 1, a] = acc1
-        s += 2
-    if s < n_new:
-        acc0 = zero
-        for j in range(pre_n):
-            acc0 += W[a, j] * x_new[s, j]
-        cdot[s, a] = acc0
-
-
 @njit(cache=True, fastmath=_FAST)
 def _block_pass(
     w, woff, pre_n, post_n, n_old, learned, ca, cb, xb_old, x_old, n_new, x_new, cdot, has_tr, zero
@@ -378,33 +265,88 @@ def _block_pass(
     xbo0, xbo1, xbo2 = xb_old[0], xb_old[k1], xb_old[k2]
     xn0, xn1, xn2 = x_new[0], x_new[k1], x_new[k2]
     for a in range(post_n):
-        _pass_row(
-            W,
-            a,
-            pre_n,
-            n_old,
-            learned,
-            ca,
-            cb,
-            xb_old,
-            x_old,
-            n_new,
-            x_new,
-            cdot,
-            has_tr,
-            zero,
-            two,
-            three,
-            xo0,
-            xo1,
-            xo2,
-            xbo0,
-            xbo1,
-            xbo2,
-            xn0,
-            xn1,
-            xn2,
-        )
+        if three:
+            # K = 3 on both sides, one sweep; a step that did not learn has ca = cb = 0
+            a0 = ca[0, a]
+            b0 = cb[0, a]
+            a1 = ca[1, a]
+            b1 = cb[1, a]
+            a2 = ca[2, a]
+            b2 = cb[2, a]
+            acc0 = zero
+            acc1 = zero
+            acc2 = zero
+            if has_tr:
+                for j in range(pre_n):
+                    v = (
+                        (W[a, j] + (a0 * xbo0[j] - b0 * xo0[j])) + (a1 * xbo1[j] - b1 * xo1[j])
+                    ) + (a2 * xbo2[j] - b2 * xo2[j])
+                    W[a, j] = v
+                    acc0 += v * xn0[j]
+                    acc1 += v * xn1[j]
+                    acc2 += v * xn2[j]
+            else:
+                for j in range(pre_n):
+                    v = ((W[a, j] - b0 * xo0[j]) - b1 * xo1[j]) - b2 * xo2[j]
+                    W[a, j] = v
+                    acc0 += v * xn0[j]
+                    acc1 += v * xn1[j]
+                    acc2 += v * xn2[j]
+            cdot[0, a] = acc0
+            cdot[1, a] = acc1
+            cdot[2, a] = acc2
+            continue
+        if two:
+            # K = 2 on both sides, one sweep; a step that did not learn has ca = cb = 0
+            a0 = ca[0, a]
+            b0 = cb[0, a]
+            a1 = ca[1, a]
+            b1 = cb[1, a]
+            acc0 = zero
+            acc1 = zero
+            if has_tr:
+                for j in range(pre_n):
+                    v = (W[a, j] + (a0 * xbo0[j] - b0 * xo0[j])) + (a1 * xbo1[j] - b1 * xo1[j])
+                    W[a, j] = v
+                    acc0 += v * xn0[j]
+                    acc1 += v * xn1[j]
+            else:
+                for j in range(pre_n):
+                    v = (W[a, j] - b0 * xo0[j]) - b1 * xo1[j]
+                    W[a, j] = v
+                    acc0 += v * xn0[j]
+                    acc1 += v * xn1[j]
+            cdot[0, a] = acc0
+            cdot[1, a] = acc1
+            continue
+        # the general case (K > 3, no learning, first and last blocks): a sweep per step
+        for s in range(n_old):
+            if not learned[s]:
+                continue
+            ka = ca[s, a]
+            kb = cb[s, a]
+            if has_tr:
+                for j in range(pre_n):
+                    W[a, j] = W[a, j] + (ka * xb_old[s, j] - kb * x_old[s, j])
+            else:
+                for j in range(pre_n):
+                    W[a, j] = W[a, j] - kb * x_old[s, j]
+        s = 0
+        while s + 1 < n_new:
+            acc0 = zero
+            acc1 = zero
+            for j in range(pre_n):
+                v = W[a, j]
+                acc0 += v * x_new[s, j]
+                acc1 += v * x_new[s + 1, j]
+            cdot[s, a] = acc0
+            cdot[s + 1, a] = acc1
+            s += 2
+        if s < n_new:
+            acc0 = zero
+            for j in range(pre_n):
+                acc0 += W[a, j] * x_new[s, j]
+            cdot[s, a] = acc0
 
 
 @njit(cache=True)
