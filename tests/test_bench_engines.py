@@ -14,10 +14,10 @@ def test_bench_engines_small():
     res = run(args)
     assert res["max_abs_difference_before_timing"] <= 1e-9
     by = {r["engine"]: r for r in res["rows"]}
-    ref, nb, blk = by["reference"], by["numba"], by["numba delay blocks"]
+    ref, nb, step = by["reference"], by["numba"], by["numba step loop"]
     assert by["reference, 1 BLAS thread"]["threads"] == 1
-    assert nb["block_steps"] == {} and by["numba float32 step loop"]["block_steps"] == {}
-    assert blk["block_steps"] == res["delay_block_steps"] == {"XF": 2, "FR": 3}
+    assert step["block_steps"] == {} and by["numba float32 step loop"]["block_steps"] == {}
+    assert nb["block_steps"] == res["delay_block_steps"] == {"XF": 2, "FR": 3}
     assert by["numba float32"]["block_steps"] == {"XF": 2, "FR": 3}
     assert nb["synapse_updates_per_s"] == pytest.approx(nb["steps_per_s"] * 2 * 50 * 50, rel=1e-12)
     assert res["numba_over_reference"] == pytest.approx(

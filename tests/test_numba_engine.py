@@ -156,11 +156,7 @@ def test_block_plan_gives_each_projection_its_delay_and_skips_what_it_cannot_blo
 def test_delay_blocks_equal_reference_and_step_loop(factor):
     comp = compile_circuit(_scaled_delays(random_circuit(1), factor))
     drive = one_second_drive(comp)
-    ref, blk, step = (
-        ReferenceEngine(comp),
-        NumbaEngine(comp, block_steps="delay"),
-        NumbaEngine(comp),
-    )
+    ref, blk, step = ReferenceEngine(comp), NumbaEngine(comp), NumbaEngine(comp, block_steps=1)
     assert blk.block_k.max() >= 2 and not step.block_k.any()
     for e in (ref, blk, step):
         e.run(drive)
@@ -202,7 +198,7 @@ def test_float32_delay_blocks_close_to_float64():
     e64, e32 = NumbaEngine(comp), NumbaEngine(comp, dtype=np.float32)
     e64.run(drive)
     e32.run(drive)
-    # defaults: step loop in float64, delay blocks in float32 (docs/engines.md)
-    assert not e64.block_k.any()
-    assert e32.block_k.tolist() == [2, 3] and e32.state.w.dtype == np.float32
+    # default: delay blocks in both dtypes (docs/engines.md)
+    assert e64.block_k.tolist() == e32.block_k.tolist() == [2, 3]
+    assert e32.state.w.dtype == np.float32
     assert np.max(np.abs(e64.state.w - e32.state.w)) < 1e-4

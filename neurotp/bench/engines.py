@@ -5,9 +5,9 @@ projections, traces, the prediction and reconstruction rules on). Before anythin
 the engines' trajectories are checked equal. Reported per engine: steps/s, simulated seconds
 per wall second, synapse updates/s, and, for the Numba engine, the memory traffic those
 updates imply beside a memory bandwidth measured in the same run (a STREAM-like copy). The
-Numba engine (one thread) is timed as it runs by default (float64: the step loop), with
-delay blocks (:func:`neurotp.engines.numba_engine.block_plan`), and in float32 with delay
-blocks (its default) and with the step loop; the reference as it runs (NumPy's BLAS threads)
+Numba engine (one thread) is timed as it runs by default (float64, delay blocks: see
+:func:`neurotp.engines.numba_engine.block_plan`), with the plain step loop, and in float32
+with delay blocks and with the step loop; the reference as it runs (NumPy's BLAS threads)
 and with one BLAS thread. Timings go round-robin, best of ``--repeats`` each.
 """
 
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ref = ReferenceEngine(scomp)
     ref.run(d_short)
     max_diff = 0.0
-    for options in ({}, {"block_steps": "delay"}):
+    for options in ({}, {"block_steps": 1}):
         nb = NumbaEngine(scomp, **options)
         nb.run(d_short)
         max_diff = max(
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ("reference", ReferenceEngine, rcomp, d_ref, n_ref, {}, None, blas_threads),
         ("reference, 1 BLAS thread", ReferenceEngine, rcomp, d_ref, n_ref, {}, 1, 1),
         ("numba", NumbaEngine, comp, d_nb, n_nb, {}, None, 1),
-        ("numba delay blocks", NumbaEngine, comp, d_nb, n_nb, {"block_steps": "delay"}, None, 1),
+        ("numba step loop", NumbaEngine, comp, d_nb, n_nb, {"block_steps": 1}, None, 1),
         ("numba float32", NumbaEngine, comp, d_nb, n_nb, {"dtype": np.float32}, None, 1),
         (
             "numba float32 step loop",
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "reference_blas_threads": blas_threads,
         # numba (default: one thread, delay blocks) against the reference as it runs by default
         "numba_over_reference": ratio("numba", "reference"),
-        "numba_delay_blocks_over_reference": ratio("numba delay blocks", "reference"),
+        "numba_step_loop_over_reference": ratio("numba step loop", "reference"),
         "numba_float32_over_reference": ratio("numba float32", "reference"),
         "numba_float32_step_loop_over_reference": ratio("numba float32 step loop", "reference"),
         # the same number of threads on both sides
@@ -272,12 +272,12 @@ def format_table(result: dict[str, Any]) -> str:
 
     lines += [
         "",
-        "numba / reference (as each runs by default: numba float64, 1 thread, step loop; "
-        f"reference {result['reference_blas_threads']} BLAS threads): " + x("numba_over_reference"),
-        f"numba / reference, 1 thread each: {x('numba_1_thread_over_reference_1_thread')}",
-        "numba with delay blocks ("
+        "numba / reference (as each runs by default: numba float64, 1 thread, delay blocks of "
         + ", ".join(f"{k} steps on {p}" for p, k in result["delay_block_steps"].items())
-        + f") / reference: {x('numba_delay_blocks_over_reference')}",
+        + f"; reference {result['reference_blas_threads']} BLAS threads): "
+        + x("numba_over_reference"),
+        f"numba / reference, 1 thread each: {x('numba_1_thread_over_reference_1_thread')}",
+        f"numba step loop / reference: {x('numba_step_loop_over_reference')}",
         "numba float32 (default: delay blocks) / reference (float64): "
         + x("numba_float32_over_reference")
         + f"; float32 step loop: {x('numba_float32_step_loop_over_reference')}",

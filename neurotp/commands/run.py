@@ -43,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="block_steps",
         type=lambda v: v if v == "delay" else int(v),
         default=None,
-        help="Numba backend: delay blocks — 'delay' (each projection its delay), K, or 1 (off); "
-        "default: 'delay' in float32, 1 in float64 (docs/engines.md)",
+        help="Numba backend: delay blocks — 'delay' (each projection its delay; the default), K, "
+        "or 1 (off); docs/engines.md",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--no-progress", action="store_true")

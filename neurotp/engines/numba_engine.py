@@ -94,11 +94,9 @@ def block_plan(
 
 
 def default_block_steps(block_steps: int | str | None, dtype: type) -> int | str:
-    """``block_steps`` as the engine uses it: None means delay blocks in float32 and the step
-    loop in float64 (the faster of the two for each, measured in ``docs/engines.md``)."""
-    if block_steps is not None:
-        return block_steps
-    return "delay" if np.dtype(dtype) == np.float32 else 1
+    """``block_steps`` as the engine uses it: None means delay blocks (``"delay"``), faster
+    than the step loop in both float64 and float32 where they apply (``docs/engines.md``)."""
+    return "delay" if block_steps is None else block_steps
 
 
 class NumbaEngine(Engine):
@@ -106,9 +104,8 @@ class NumbaEngine(Engine):
 
     ``block_steps`` sets the delay blocks (:func:`block_plan`; ``block_k`` holds the steps per
     block of each projection, 0 where not blocked): ``"delay"`` gives each eligible projection
-    its delay, an int K a common K, 1 the plain step loop. The default (None) follows the
-    measurements in ``docs/engines.md``: delay blocks in float32 (where they run in float32
-    arithmetic, twice as fast), the step loop in float64 (where it is as fast or faster).
+    its delay, an int K a common K, 1 the plain step loop; the default (None) is
+    ``"delay"`` (measured faster in both dtypes, ``docs/engines.md``).
     The engine runs on one thread (``docs/engines.md`` says why).
     """
 
