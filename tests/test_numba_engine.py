@@ -190,6 +190,27 @@ def test_delay_blocks_across_run_calls_and_presentations():
         )
     for key in ("r", "tr", "w", "b"):
         assert np.max(np.abs(getattr(whole.state, key) - getattr(parts.state, key))) <= 1e-12
+    ref = ReferenceEngine(comp)  # and the 3-step sweeps (four rows at a time) are exact
+    ref.run(drive)
+    for key in ("r", "tr", "w", "b"):
+        assert np.max(np.abs(getattr(ref.state, key) - getattr(whole.state, key))) <= 1e-9, key
+
+
+@pytest.mark.parametrize("n", [8, 10])
+@pytest.mark.parametrize("block_steps", ["delay", 2])
+def test_bench_circuit_blocks_equal_reference(n, block_steps):
+    # the benchmark's circuit: 2-step blocks with a pre trace (XF), 3-step (or 2-step) blocks
+    # without (FR); n = 10 leaves two rows to the one-row path after the four-row sweeps
+    comp = compile_circuit(bench_circuit(n=n))
+    drive = one_second_drive(comp)
+    ref, blk = ReferenceEngine(comp), NumbaEngine(comp, block_steps=block_steps)
+    assert blk.block_k.tolist() == ([2, 3] if block_steps == "delay" else [2, 2])
+    ref.run(drive)
+    blk.run(drive)
+    for key in ("r", "tr", "w", "b"):
+        assert np.max(np.abs(getattr(ref.state, key) - getattr(blk.state, key))) <= 1e-9, key
+    moved = comp.proj_matrix(blk.state.w, "FR") - comp.proj_matrix(comp.initial_state().w, "FR")
+    assert np.abs(moved).max() > 1e-6
 
 
 def test_float32_delay_blocks_close_to_float64():
