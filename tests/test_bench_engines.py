@@ -27,5 +27,6 @@ def test_bench_engines_small():
 
 
 def test_memory_bandwidth_is_plausible():
-    bw = memory_bandwidth(n_bytes=16 * 2**20, repeats=2)
-    assert 1e8 < bw < 1e13
+    for inplace in (False, True):
+        bw = memory_bandwidth(n_bytes=16 * 2**20, repeats=2, inplace=inplace)
+        assert 1e8 < bw < 1e13
