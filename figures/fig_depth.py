@@ -44,8 +44,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: getattr(args, k) for k in ("dataset", "n_train", "n_test", "width", "depths",
-                                          "algorithms", "epochs", "seeds")}
+    return {
+        k: getattr(args, k)
+        for k in (
+            "dataset",
+            "n_train",
+            "n_test",
+            "width",
+            "depths",
+            "algorithms",
+            "epochs",
+            "seeds",
+        )
+    }
 
 
 def cache_path(s: dict[str, Any]) -> Path:
@@ -70,19 +81,39 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
         base = base_config(alg)
         for depth in args.depths:
             for seed in args.seeds:
-                cfg = {**base, "algorithm": alg, "dataset": args.dataset,
-                       "n_train": args.n_train, "n_test": args.n_test,
-                       "hidden": f"{args.width}x{depth}", "epochs": args.epochs,
-                       "seed": seed, "device": "cpu", "threads": args.threads,
-                       "progress": False, "log_epochs": False, "out": None}
+                cfg = {
+                    **base,
+                    "algorithm": alg,
+                    "dataset": args.dataset,
+                    "n_train": args.n_train,
+                    "n_test": args.n_test,
+                    "hidden": f"{args.width}x{depth}",
+                    "epochs": args.epochs,
+                    "seed": seed,
+                    "device": "cpu",
+                    "threads": args.threads,
+                    "progress": False,
+                    "log_epochs": False,
+                    "out": None,
+                }
                 r = train(cfg)
-                runs.append({"algorithm": alg, "depth": depth, "seed": seed,
-                             "test_accuracy": r["final_test_accuracy"],
-                             "train_loss": r["epochs"][-1]["train_loss"],
-                             "seconds": sum(e["seconds"] for e in r["epochs"]),
-                             "hyper": r["config"]["hyper"]})
-                print(f"{alg:4s} depth {depth:2d} seed {seed}: "
-                      f"{100 * r['final_test_accuracy']:.2f} %", file=sys.stderr, flush=True)
+                runs.append(
+                    {
+                        "algorithm": alg,
+                        "depth": depth,
+                        "seed": seed,
+                        "test_accuracy": r["final_test_accuracy"],
+                        "train_loss": r["epochs"][-1]["train_loss"],
+                        "seconds": sum(e["seconds"] for e in r["epochs"]),
+                        "hyper": r["config"]["hyper"],
+                    }
+                )
+                print(
+                    f"{alg:4s} depth {depth:2d} seed {seed}: "
+                    f"{100 * r['final_test_accuracy']:.2f} %",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return {"settings": s, "runs": runs}
 
 
@@ -98,21 +129,32 @@ def plot(record: dict[str, Any], out: str | Path) -> Path:
     for alg in s["algorithms"]:
         depths, means, stds = [], [], []
         for depth in s["depths"]:
-            accs = [100 * r["test_accuracy"] for r in record["runs"]
-                    if r["algorithm"] == alg and r["depth"] == depth]
+            accs = [
+                100 * r["test_accuracy"]
+                for r in record["runs"]
+                if r["algorithm"] == alg and r["depth"] == depth
+            ]
             if accs:
                 depths.append(depth)
                 means.append(float(np.mean(accs)))
                 stds.append(float(np.std(accs)))
-        ax.errorbar(depths, means, yerr=stds if len(s["seeds"]) > 1 else None, marker="o",
-                    capsize=3, label=alg.upper())
+        ax.errorbar(
+            depths,
+            means,
+            yerr=stds if len(s["seeds"]) > 1 else None,
+            marker="o",
+            capsize=3,
+            label=alg.upper(),
+        )
     ax.set_xticks(s["depths"])
     ax.set_xlabel("hidden tanh layers")
     ax.set_ylabel("test accuracy (%)")
     n_seeds = len(s["seeds"])
-    ax.set_title(f"{s['dataset']} subset {s['n_train']}/{s['n_test']}, width {s['width']}, "
-                 f"{s['epochs']} epochs, {n_seeds} seed{'s' if n_seeds > 1 else ''}",
-                 fontsize=9)
+    ax.set_title(
+        f"{s['dataset']} subset {s['n_train']}/{s['n_test']}, width {s['width']}, "
+        f"{s['epochs']} epochs, {n_seeds} seed{'s' if n_seeds > 1 else ''}",
+        fontsize=9,
+    )
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -137,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(record, indent=2) + "\n")
     out = plot(record, args.out)
     for r in record["runs"]:
-        print(f"{r['algorithm']:4s} depth {r['depth']:2d} seed {r['seed']}: "
-              f"{100 * r['test_accuracy']:.2f} %")
+        print(
+            f"{r['algorithm']:4s} depth {r['depth']:2d} seed {r['seed']}: "
+            f"{100 * r['test_accuracy']:.2f} %"
+        )
     print(f"wrote {out} (numbers cached in {path})")
     return 0
 

@@ -108,17 +108,20 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     from neurotp.data.datasets import DATASET_NAMES
 
     if cfg["algorithm"] not in ALGORITHM_NAMES:
-        raise ValueError(f"algorithm: unknown {cfg['algorithm']!r}; allowed: "
-                         f"{', '.join(ALGORITHM_NAMES)}")
+        raise ValueError(
+            f"algorithm: unknown {cfg['algorithm']!r}; allowed: {', '.join(ALGORITHM_NAMES)}"
+        )
     if cfg["dataset"] not in DATASET_NAMES:
-        raise ValueError(f"dataset: unknown {cfg['dataset']!r}; allowed: "
-                         f"{', '.join(DATASET_NAMES)}")
+        raise ValueError(
+            f"dataset: unknown {cfg['dataset']!r}; allowed: {', '.join(DATASET_NAMES)}"
+        )
     for key in ("epochs", "batch_size"):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 1:
             raise ValueError(f"{key}: must be a positive int, got {cfg[key]!r}")
     if cfg["lr_schedule"] not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule: unknown {cfg['lr_schedule']!r}; allowed: "
-                         f"{', '.join(LR_SCHEDULES)}")
+        raise ValueError(
+            f"lr_schedule: unknown {cfg['lr_schedule']!r}; allowed: {', '.join(LR_SCHEDULES)}"
+        )
     if cfg["lr"] is not None:
         cfg["lr"] = float(cfg["lr"])
         if cfg["lr"] <= 0:
@@ -142,7 +145,7 @@ def run_epoch(
     xs, ys = x[perm], y[perm]
     total, n = 0.0, 0
     for i in range(0, len(xs), batch_size):
-        xb, yb = xs[i:i + batch_size], ys[i:i + batch_size]
+        xb, yb = xs[i : i + batch_size], ys[i : i + batch_size]
         out = alg.train_batch(xb, yb)
         total += out["loss"] * len(xb)
         n += len(xb)
@@ -164,8 +167,13 @@ def build_algorithm(cfg: dict[str, Any], n_in: int, n_out: int) -> Any:
         hyper["lr"] = cfg["lr"]
     if cfg["sign_layers"]:
         hyper["sign_layers"] = tuple(cfg["sign_layers"])
-    return cls([n_in, *cfg["hidden"], n_out], cfg["activation"], device=cfg["device"],
-               seed=cfg["seed"], **hyper)
+    return cls(
+        [n_in, *cfg["hidden"], n_out],
+        cfg["activation"],
+        device=cfg["device"],
+        seed=cfg["seed"],
+        **hyper,
+    )
 
 
 def train(config: dict[str, Any]) -> dict[str, Any]:
@@ -181,8 +189,13 @@ def train(config: dict[str, Any]) -> dict[str, Any]:
     from neurotp.data import load_dataset
 
     device = resolve_device(cfg["device"])
-    data = load_dataset(cfg["dataset"], root=cfg["data_dir"], n_train=cfg["n_train"],
-                        n_test=cfg["n_test"], seed=cfg["seed"])
+    data = load_dataset(
+        cfg["dataset"],
+        root=cfg["data_dir"],
+        n_train=cfg["n_train"],
+        n_test=cfg["n_test"],
+        seed=cfg["seed"],
+    )
     alg = build_algorithm({**cfg, "device": device}, data.x_train.shape[1], data.n_classes)
     x = torch.from_numpy(data.x_train).to(device)
     y = torch.from_numpy(data.y_train).to(device)
@@ -193,17 +206,23 @@ def train(config: dict[str, Any]) -> dict[str, Any]:
         from tqdm.auto import tqdm
 
         n_batches = -(-len(x) // cfg["batch_size"])
-        bar = tqdm(total=cfg["epochs"] * n_batches, desc=f"{cfg['algorithm']} {cfg['dataset']}",
-                   unit="batch", leave=False)
+        bar = tqdm(
+            total=cfg["epochs"] * n_batches,
+            desc=f"{cfg['algorithm']} {cfg['dataset']}",
+            unit="batch",
+            leave=False,
+        )
     for epoch in range(1, cfg["epochs"] + 1):
+
         def on_batch(out: dict[str, float]) -> None:
             if bar is not None:
                 bar.update(1)
 
         if cfg["lr_schedule"] != "constant":
             if not hasattr(alg, "scale_lr"):
-                raise ValueError(f"lr_schedule: {cfg['algorithm']} has no scale_lr(); use "
-                                 "'constant'")
+                raise ValueError(
+                    f"lr_schedule: {cfg['algorithm']} has no scale_lr(); use 'constant'"
+                )
             alg.scale_lr(lr_factor(cfg["lr_schedule"], epoch, cfg["epochs"]))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -218,13 +237,18 @@ def train(config: dict[str, Any]) -> dict[str, Any]:
                 f"(now {alg.hyper.get('lr')}) or check the config"
             )
         acc = alg.accuracy(data.x_test, data.y_test)
-        history.append({"epoch": epoch, "train_loss": loss, "test_accuracy": acc,
-                        "seconds": seconds})
+        history.append(
+            {"epoch": epoch, "train_loss": loss, "test_accuracy": acc, "seconds": seconds}
+        )
         if bar is not None:
             bar.set_postfix(loss=f"{loss:.4f}", test_acc=f"{acc:.4f}")
         elif cfg["log_epochs"]:  # one line per epoch instead of a bar (logs, batch jobs)
-            print(f"epoch {epoch}/{cfg['epochs']}: train loss {loss:.4f}, test accuracy "
-                  f"{acc:.4f}, {seconds:.1f} s", file=sys.stderr, flush=True)
+            print(
+                f"epoch {epoch}/{cfg['epochs']}: train loss {loss:.4f}, test accuracy "
+                f"{acc:.4f}, {seconds:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     if bar is not None:
         bar.close()
     resolved = {**cfg, "device": str(device), "hyper": {**alg.hyper}}
@@ -274,8 +298,10 @@ def write_outputs(result: dict[str, Any], out: Path) -> None:
     ax2.set(xlabel="epoch", ylabel="test accuracy (%)")
     sizes = "-".join(map(str, result["sizes"]))
     final = 100 * result["final_test_accuracy"]
-    fig.suptitle(f"{result['algorithm']} on {result['config']['dataset']} ({sizes}, "
-                 f"{result['config']['activation']}): final {final:.2f} %")
+    fig.suptitle(
+        f"{result['algorithm']} on {result['config']['dataset']} ({sizes}, "
+        f"{result['config']['activation']}): final {final:.2f} %"
+    )
     fig.tight_layout()
     fig.savefig(out / "learning_curve.png", dpi=120)
     plt.close(fig)

@@ -13,9 +13,26 @@ pytestmark = pytest.mark.torch
 def _args(tmp_path, **kw):
     p = argparse.ArgumentParser()
     bench.add_arguments(p)
-    argv = ["--algorithms", "bp", "dtp", "fa", "--n-samples", "256", "--input", "30",
-            "--hidden", "16x3", "--batch-size", "32", "--repeats", "2", "--device", "cpu",
-            "--out", str(tmp_path / "b.json")]
+    argv = [
+        "--algorithms",
+        "bp",
+        "dtp",
+        "fa",
+        "--n-samples",
+        "256",
+        "--input",
+        "30",
+        "--hidden",
+        "16x3",
+        "--batch-size",
+        "32",
+        "--repeats",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "b.json"),
+    ]
     args = p.parse_args(argv)
     for k, v in kw.items():
         setattr(args, k, v)
@@ -52,8 +69,13 @@ def test_bad_arguments(tmp_path):
 
 
 def test_variants_with_hyper(tmp_path):
-    args = _args(tmp_path, algorithms=["bp", "dtp", "dtp@half"], chunk=0, repeats=1,
-                 hyper=["dtp@half:inv_fraction=0.5"])
+    args = _args(
+        tmp_path,
+        algorithms=["bp", "dtp", "dtp@half"],
+        chunk=0,
+        repeats=1,
+        hyper=["dtp@half:inv_fraction=0.5"],
+    )
     result = bench.run(args)
     assert [r["algorithm"] for r in result["results"]] == ["bp", "dtp", "dtp@half"]
     assert result["hyper"] == {"dtp@half": {"inv_fraction": 0.5}}

@@ -50,7 +50,7 @@ def test_learns_digits():
     x, y = torch.from_numpy(d.x_train), torch.from_numpy(d.y_train)
     for _ in range(8):
         for i in range(0, len(x), 32):
-            alg.train_batch(x[i:i + 32], y[i:i + 32])
+            alg.train_batch(x[i : i + 32], y[i : i + 32])
     assert alg.accuracy(d.x_test, d.y_test) > 0.93
 
 

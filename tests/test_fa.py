@@ -45,7 +45,7 @@ def test_learns_digits_and_aligns():
     x, y = torch.from_numpy(d.x_train), torch.from_numpy(d.y_train)
     for _ in range(10):
         for i in range(0, len(x), 32):
-            alg.train_batch(x[i:i + 32], y[i:i + 32])
+            alg.train_batch(x[i : i + 32], y[i : i + 32])
     assert alg.accuracy(d.x_test, d.y_test) > 0.9
     # Lillicrap et al.: W_2 comes to align with B_2 (angle well below 90 degrees).
     w, b = alg.W[1].flatten(), alg.B[1].flatten()

@@ -62,8 +62,17 @@ def test_prediction_rule_is_delta_rule_at_steady_state():
     ]
     projs = [Projection("XP", "X", "P", delay=0.0, init=WeightInit("zeros"))]
     traces = [Trace("X_bar", "X", tau=1.0)]
-    rules = [Rule("pred", "prediction", "XP", lr=0.1, window=(5.0, 6.0),
-                  targets=[TargetTerm("T")], pre_trace="X_bar")]
+    rules = [
+        Rule(
+            "pred",
+            "prediction",
+            "XP",
+            lr=0.1,
+            window=(5.0, 6.0),
+            targets=[TargetTerm("T")],
+            pre_trace="X_bar",
+        )
+    ]
     proto = Protocol(dt=1.0, present=6.0, input="X", label="T")
     comp = compile_circuit(Circuit("p", pops, projs, traces, rules, proto))
     eng = ReferenceEngine(comp)

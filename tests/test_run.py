@@ -12,16 +12,32 @@ SMALL = ["--set", "protocol.n_train=60", "--set", "protocol.n_test=30", "--no-pr
 
 
 def run(out, *extra):
-    return main(["run", str(ROOT / "circuits" / "digits_tp.yaml"), "--epochs", "2",
-                 "--out", str(out), *SMALL, *extra])
+    return main(
+        [
+            "run",
+            str(ROOT / "circuits" / "digits_tp.yaml"),
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+            *SMALL,
+            *extra,
+        ]
+    )
 
 
 def test_run_writes_outputs_and_prints_summary(tmp_path, capsys):
     assert run(tmp_path / "a") == 0
     printed = capsys.readouterr().out
     assert "digits_tp [numba, seed 0] after 2 epochs: test accuracy" in printed
-    for f in ("metrics.json", "recording.npz", "circuit.yaml", "learning_curve.png", "rates.png",
-              "checkpoint.npz"):
+    for f in (
+        "metrics.json",
+        "recording.npz",
+        "circuit.yaml",
+        "learning_curve.png",
+        "rates.png",
+        "checkpoint.npz",
+    ):
         assert (tmp_path / "a" / f).stat().st_size > 0, f
     m = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert len(m["history"]) == 3  # epoch 0 (before training) and 2 epochs
@@ -41,8 +57,17 @@ def test_run_is_reproducible_and_seed_matters(tmp_path):
 
 
 def test_resume_flag_continues(tmp_path):
-    main(["run", str(ROOT / "circuits" / "digits_tp.yaml"), "--epochs", "1", "--out",
-          str(tmp_path / "r"), *SMALL])
+    main(
+        [
+            "run",
+            str(ROOT / "circuits" / "digits_tp.yaml"),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "r"),
+            *SMALL,
+        ]
+    )
     run(tmp_path / "r", "--resume")
     run(tmp_path / "full")
     a = np.load(tmp_path / "r" / "checkpoint.npz")["w"]

@@ -64,8 +64,14 @@ def test_interrupted_run_resumes_to_same_final_weights(tmp_path):
 
 
 def test_divergence_reports_last_checkpoint(tmp_path):
-    s = sim(["rules.prediction_XH.lr=50.0", "rules.prediction_HY.lr=50.0",
-             "populations.H.activation=linear", "populations.HT.activation=linear"])
+    s = sim(
+        [
+            "rules.prediction_XH.lr=50.0",
+            "rules.prediction_HY.lr=50.0",
+            "populations.H.activation=linear",
+            "populations.HT.activation=linear",
+        ]
+    )
     with pytest.raises(DivergenceError) as err:
         s.train(6, out=tmp_path)
     msg = str(err.value)

@@ -11,14 +11,16 @@ SIZES = [20, 16, 14, 12, 5]
 
 def _data(n=48, d=20, k=5):
     g = torch.Generator().manual_seed(0)
-    return torch.rand(n, d, generator=g, dtype=torch.float64), torch.randint(0, k, (n,),
-                                                                              generator=g)
+    return torch.rand(n, d, generator=g, dtype=torch.float64), torch.randint(
+        0, k, (n,), generator=g
+    )
 
 
 def _frozen(cls=TargetProp, **kw):
     """lr = lr_inv = 0: the step computes and stores gradients but moves nothing."""
-    return cls(SIZES, device="cpu", seed=2, dtype=torch.float64, lr=0.0, lr_inv=0.0,
-               noise=0.2, **kw)
+    return cls(
+        SIZES, device="cpu", seed=2, dtype=torch.float64, lr=0.0, lr_inv=0.0, noise=0.2, **kw
+    )
 
 
 def local_gradient_check(alg, x, y):
@@ -92,7 +94,7 @@ def test_decoders_learn_to_invert():
     first = alg.train_batch(x[:64], y[:64])["inverse_loss_2"]
     for _ in range(6):
         for i in range(0, len(x), 64):
-            out = alg.train_batch(x[i:i + 64], y[i:i + 64])
+            out = alg.train_batch(x[i : i + 64], y[i : i + 64])
     assert out["inverse_loss_2"] < 0.5 * first
     assert alg.accuracy(d.x_test, d.y_test) > 0.6  # chance is 0.1
 

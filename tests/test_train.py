@@ -12,8 +12,16 @@ from neurotp.train import load_config, parse_hidden, resolve_config, train  # no
 pytestmark = pytest.mark.torch
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
-SMALL = {"dataset": "digits", "hidden": "24x2", "epochs": 2, "batch_size": 64,
-         "n_train": 400, "n_test": 200, "device": "cpu", "progress": False}
+SMALL = {
+    "dataset": "digits",
+    "hidden": "24x2",
+    "epochs": 2,
+    "batch_size": 64,
+    "n_train": 400,
+    "n_test": 200,
+    "device": "cpu",
+    "progress": False,
+}
 
 
 def test_parse_hidden():
@@ -57,8 +65,9 @@ def test_train_writes_outputs_and_is_deterministic(tmp_path, algorithm):
 
 
 def test_train_learns(tmp_path):
-    r = train({**SMALL, "algorithm": "bp", "epochs": 6, "n_train": None, "n_test": None,
-               "lr": 3e-3})
+    r = train(
+        {**SMALL, "algorithm": "bp", "epochs": 6, "n_train": None, "n_test": None, "lr": 3e-3}
+    )
     assert r["final_test_accuracy"] > 0.9
     assert r["epochs"][-1]["train_loss"] < r["epochs"][0]["train_loss"]
 
@@ -66,8 +75,21 @@ def test_train_learns(tmp_path):
 def test_cli_train_and_config_override(tmp_path, capsys):
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text(yaml.safe_dump({**SMALL, "algorithm": "fa", "epochs": 5}))
-    rc = cli_main(["train", "--config", str(cfg_file), "--epochs", "1", "--set", "eta=0.3",
-                   "--algorithm", "dtp", "--out", str(tmp_path / "o")])
+    rc = cli_main(
+        [
+            "train",
+            "--config",
+            str(cfg_file),
+            "--epochs",
+            "1",
+            "--set",
+            "eta=0.3",
+            "--algorithm",
+            "dtp",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert rc == 0
     saved = yaml.safe_load((tmp_path / "o" / "config.yaml").read_text())
     assert saved["algorithm"] == "dtp" and saved["epochs"] == 1
@@ -92,8 +114,15 @@ def test_frozen_configs_are_valid(path):
 
     if cfg["algorithm"] != "alg5":
         cls = get_algorithm(cfg["algorithm"])
-        allowed = {"lr", "optimizer", "weight_decay", "init", "init_gain", "sign_layers",
-                   *cls.defaults}
+        allowed = {
+            "lr",
+            "optimizer",
+            "weight_decay",
+            "init",
+            "init_gain",
+            "sign_layers",
+            *cls.defaults,
+        }
         assert set(cfg["hyper"]) <= allowed
 
 
@@ -117,5 +146,6 @@ def test_scale_lr_reaches_every_optimizer():
     lrs = sorted(g["lr"] for o in alg.optimizers() for g in o.param_groups)
     assert lrs == pytest.approx([2.5e-4, 5e-4, 1e-3])
     alg.scale_lr(1.0)
-    assert sorted(g["lr"] for o in alg.optimizers() for g in o.param_groups) == \
-        pytest.approx([1e-3, 2e-3, 4e-3])
+    assert sorted(g["lr"] for o in alg.optimizers() for g in o.param_groups) == pytest.approx(
+        [1e-3, 2e-3, 4e-3]
+    )

@@ -84,15 +84,20 @@ def test_dt_too_large_for_tau():
 def test_unknown_rule():
     d = base()
     d["rules"][1]["kind"] = "hebbian"
-    check(d, "rules[1] (pred_HY).kind", "unknown rule 'hebbian'",
-          "allowed: prediction, reconstruction")
+    check(
+        d,
+        "rules[1] (pred_HY).kind",
+        "unknown rule 'hebbian'",
+        "allowed: prediction, reconstruction",
+    )
 
 
 def test_unknown_activation():
     d = base()
     d["populations"][1]["activation"] = "softplus"
-    check(d, "populations[1] (H).activation", "unknown activation 'softplus'",
-          "allowed: linear, tanh")
+    check(
+        d, "populations[1] (H).activation", "unknown activation 'softplus'", "allowed: linear, tanh"
+    )
 
 
 def test_unknown_field():

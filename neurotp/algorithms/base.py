@@ -91,8 +91,9 @@ class Algorithm:
         self.W: list[Tensor] = []
         self.b: list[Tensor] = []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
-            w = init_weight(n_out, n_in, self._init_gen, self.hyper["init"],
-                            float(self.hyper["init_gain"]))
+            w = init_weight(
+                n_out, n_in, self._init_gen, self.hyper["init"], float(self.hyper["init_gain"])
+            )
             self.W.append(w.to(self.device, dtype).contiguous())
             self.b.append(torch.zeros(n_out, device=self.device, dtype=dtype))
         self._ones: dict[int, Tensor] = {}
@@ -137,8 +138,7 @@ class Algorithm:
             p.grad = torch.empty_like(p)
         ones = self._ones.get(e.shape[0])
         if ones is None:
-            ones = self._ones[e.shape[0]] = torch.ones(e.shape[0], device=e.device,
-                                                       dtype=e.dtype)
+            ones = self._ones[e.shape[0]] = torch.ones(e.shape[0], device=e.device, dtype=e.dtype)
         torch.addmv(p.grad, e.T, ones, beta=0.0, alpha=alpha, out=p.grad)
 
     # -------------------------------------------------------------- protocol
@@ -163,8 +163,9 @@ class Algorithm:
         y = self.as_tensor(y, torch.int64)
         correct = 0
         for i in range(0, len(x), batch_size):
-            correct += int((self.predict(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size])
-                           .sum())
+            correct += int(
+                (self.predict(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum()
+            )
         return correct / max(len(x), 1)
 
     def optimizers(self) -> list[torch.optim.Optimizer]:
@@ -201,8 +202,9 @@ class Algorithm:
         for k, t in own.items():
             v = torch.as_tensor(state[k])
             if tuple(v.shape) != tuple(t.shape):
-                raise ValueError(f"state_dict[{k!r}]: shape {tuple(v.shape)}, expected "
-                                 f"{tuple(t.shape)}")
+                raise ValueError(
+                    f"state_dict[{k!r}]: shape {tuple(v.shape)}, expected {tuple(t.shape)}"
+                )
             t.copy_(v.to(t.device, t.dtype))
 
     def __repr__(self) -> str:

@@ -30,14 +30,16 @@ class Backprop(Algorithm):
     def __init__(self, sizes, activation: str = "tanh", **kwargs: Any) -> None:
         super().__init__(sizes, activation, **kwargs)
         if self.hyper["backend"] not in BACKENDS:
-            raise ValueError(f"backend: unknown {self.hyper['backend']!r}; allowed: "
-                             f"{', '.join(BACKENDS)}")
+            raise ValueError(
+                f"backend: unknown {self.hyper['backend']!r}; allowed: {', '.join(BACKENDS)}"
+            )
         self.params = [t for pair in zip(self.W, self.b, strict=True) for t in pair]
         if self.hyper["backend"] == "autograd":
             for p in self.params:
                 p.requires_grad_(True)
-        self.opt = make_optimizer(self.params, self.hyper["optimizer"], self.hyper["lr"],
-                                  self.hyper["weight_decay"])
+        self.opt = make_optimizer(
+            self.params, self.hyper["optimizer"], self.hyper["lr"], self.hyper["weight_decay"]
+        )
 
     def feedback_matrix(self, l: int) -> Tensor:
         """Matrix carrying ``d loss/d a_l`` down to ``d loss/d q_l(h_{l-1})``: ``W_l`` for BP."""

@@ -16,8 +16,7 @@ class FeedbackAlignment(Backprop):
     """Exact output-layer gradient; lower layers get ``delta_{l-1} = (delta_l B_l) * s'``."""
 
     name: ClassVar[str] = "fa"
-    defaults: ClassVar[dict[str, Any]] = {"ste": True, "backend": "manual",
-                                          "feedback_scale": 1.0}
+    defaults: ClassVar[dict[str, Any]] = {"ste": True, "backend": "manual", "feedback_scale": 1.0}
 
     def __init__(self, sizes, activation: str = "tanh", **kwargs: Any) -> None:
         super().__init__(sizes, activation, **kwargs)
@@ -26,7 +25,8 @@ class FeedbackAlignment(Backprop):
         scale = float(self.hyper["feedback_scale"])
         self.B = [
             (init_weight(n_out, n_in, self._init_gen, "glorot") * scale)
-            .to(self.device, self.dtype).contiguous()
+            .to(self.device, self.dtype)
+            .contiguous()
             for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)
         ]
 

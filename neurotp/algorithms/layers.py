@@ -110,7 +110,10 @@ def check_sign_layers(sign_layers: Iterable[int], n_layers: int) -> frozenset[in
 
 
 def init_weight(
-    fan_out: int, fan_in: int, generator: torch.Generator, scheme: str = "glorot",
+    fan_out: int,
+    fan_in: int,
+    generator: torch.Generator,
+    scheme: str = "glorot",
     gain: float = 1.0,
 ) -> Tensor:
     """Seeded weight matrix ``(fan_out, fan_in)`` on the CPU (so every device starts equal)."""
@@ -119,8 +122,9 @@ def init_weight(
         u = torch.rand(fan_out, fan_in, generator=generator, dtype=torch.float64)
         return (u * 2 - 1) * bound
     if scheme == "orthogonal":
-        a = torch.randn(max(fan_out, fan_in), min(fan_out, fan_in), generator=generator,
-                        dtype=torch.float64)
+        a = torch.randn(
+            max(fan_out, fan_in), min(fan_out, fan_in), generator=generator, dtype=torch.float64
+        )
         q, r = torch.linalg.qr(a)
         q = q * torch.sign(torch.diagonal(r))
         q = q if fan_out >= fan_in else q.T
@@ -129,7 +133,11 @@ def init_weight(
 
 
 def make_optimizer(
-    params: list[Tensor], name: str, lr: float, weight_decay: float = 0.0, momentum: float = 0.9,
+    params: list[Tensor],
+    name: str,
+    lr: float,
+    weight_decay: float = 0.0,
+    momentum: float = 0.9,
 ) -> torch.optim.Optimizer:
     """Build an optimizer over ``params`` (leaf tensors): the fused kernel where torch has one
     for this optimizer and device (Adam, SGD), else the multi-tensor (foreach) version."""

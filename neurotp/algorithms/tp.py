@@ -63,8 +63,9 @@ class TargetProp(Algorithm):
         self.V: dict[int, Tensor] = {}
         self.c: dict[int, Tensor] = {}
         for l in range(2, L):
-            v = init_weight(self.sizes[l - 1], self.sizes[l], self._init_gen, hp["init"],
-                            float(hp["init_gain"]))
+            v = init_weight(
+                self.sizes[l - 1], self.sizes[l], self._init_gen, hp["init"], float(hp["init_gain"])
+            )
             self.V[l] = v.to(self.device, self.dtype).contiguous()
             self.c[l] = torch.zeros(self.sizes[l - 1], device=self.device, dtype=self.dtype)
         fwd = [t for l in range(L) for t in (self.W[l], self.b[l])]
@@ -77,7 +78,8 @@ class TargetProp(Algorithm):
         inv = [t for l in range(2, L) for t in (self.V[l], self.c[l])]
         self.inv_opt = (
             make_optimizer(inv, hp["optimizer"], hp["lr_inv"], hp["inv_weight_decay"])
-            if inv else None
+            if inv
+            else None
         )
 
     # ------------------------------------------------------------- decoders
@@ -87,8 +89,9 @@ class TargetProp(Algorithm):
 
     def f(self, l: int, h_prev: Tensor) -> Tensor:
         """Encoder ``f_l(h_{l-1})`` of hidden layer ``l``."""
-        return self.act.fn_(torch.addmm(self.b[l - 1], self.layer_input(l, h_prev),
-                                        self.W[l - 1].T))
+        return self.act.fn_(
+            torch.addmm(self.b[l - 1], self.layer_input(l, h_prev), self.W[l - 1].T)
+        )
 
     def propagate_diff(self, l: int, h_l: Tensor, diff_l: Tensor, h_prev: Tensor) -> Tensor:
         """Given ``diff_l = h_l - ĥ_l``, return ``h_{l-1} - ĥ_{l-1}`` for TP's target
@@ -126,13 +129,17 @@ class TargetProp(Algorithm):
             if sigma > 0:
                 # One draw per batch, sliced per layer: each decoder sees N(0, σ²) noise;
                 # draws are shared across layers (each layer's update is separate).
-                width = max(self.sizes[1:L - 1])
-                noise = torch.randn((n_inv, width), generator=self._gen, device=x.device,
-                                    dtype=x.dtype)
+                width = max(self.sizes[1 : L - 1])
+                noise = torch.randn(
+                    (n_inv, width), generator=self._gen, device=x.device, dtype=x.dtype
+                )
             for l in range(2, L):
                 h_prev = hs[l - 1][:n_inv]
-                hn = (h_prev.clone() if noise is None
-                      else torch.add(h_prev, noise[:, :h_prev.shape[1]], alpha=sigma))
+                hn = (
+                    h_prev.clone()
+                    if noise is None
+                    else torch.add(h_prev, noise[:, : h_prev.shape[1]], alpha=sigma)
+                )
                 if record is not None:
                     noisy[l] = hn.clone()
                 s = self.f(l, hn)

@@ -28,30 +28,56 @@ DEFAULT_ALGORITHMS = ("bp", "fa", "tp", "dtp", "alg5")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``neurotp bench algorithms`` (the lead's ``commands/bench.py`` calls this)."""
-    parser.add_argument("--algorithms", nargs="+", default=list(DEFAULT_ALGORITHMS),
-                        metavar="NAME",
-                        help="algorithms to time (alg5 skipped if missing); NAME@LABEL adds a "
-                             "variant, e.g. dtp@full with --hyper dtp@full:inv_fraction=1")
-    parser.add_argument("--hyper", action="append", default=[], metavar="NAME:KEY=VALUE",
-                        help="hyper-parameter for one entry of --algorithms (repeatable)")
-    parser.add_argument("--dataset", default="synthetic",
-                        choices=["synthetic", "digits", "fashion-mnist", "mnist"],
-                        help="synthetic = uniform inputs and random labels of --input size")
-    parser.add_argument("--n-samples", dest="n_samples", type=int, default=10000,
-                        help="examples per epoch (a subset for real data)")
-    parser.add_argument("--input", dest="n_input", type=int, default=784,
-                        help="input size for synthetic data")
+    parser.add_argument(
+        "--algorithms",
+        nargs="+",
+        default=list(DEFAULT_ALGORITHMS),
+        metavar="NAME",
+        help="algorithms to time (alg5 skipped if missing); NAME@LABEL adds a "
+        "variant, e.g. dtp@full with --hyper dtp@full:inv_fraction=1",
+    )
+    parser.add_argument(
+        "--hyper",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE",
+        help="hyper-parameter for one entry of --algorithms (repeatable)",
+    )
+    parser.add_argument(
+        "--dataset",
+        default="synthetic",
+        choices=["synthetic", "digits", "fashion-mnist", "mnist"],
+        help="synthetic = uniform inputs and random labels of --input size",
+    )
+    parser.add_argument(
+        "--n-samples",
+        dest="n_samples",
+        type=int,
+        default=10000,
+        help="examples per epoch (a subset for real data)",
+    )
+    parser.add_argument(
+        "--input", dest="n_input", type=int, default=784, help="input size for synthetic data"
+    )
     parser.add_argument("--classes", dest="n_classes", type=int, default=10)
     parser.add_argument("--hidden", default="256x5", help="WIDTHxDEPTH or a list (500,500)")
     parser.add_argument("--activation", default="tanh")
     parser.add_argument("--batch-size", dest="batch_size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per algorithm")
     parser.add_argument("--warmup-batches", dest="warmup_batches", type=int, default=20)
-    parser.add_argument("--chunk", type=int, default=5,
-                        help="interleave the algorithms every CHUNK batches (0: whole epochs)")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=5,
+        help="interleave the algorithms every CHUNK batches (0: whole epochs)",
+    )
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1; 0 = leave torch's default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1; 0 = leave torch's default)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
 
@@ -126,13 +152,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         except ImportError as exc:
             skipped[name] = f"not importable: {exc}"
             continue
-        algs[name] = cls(sizes, args.activation, device=device, seed=args.seed,
-                         **hyper.get(name, {}))
+        algs[name] = cls(
+            sizes, args.activation, device=device, seed=args.seed, **hyper.get(name, {})
+        )
     gens = {name: torch.Generator().manual_seed(args.seed) for name in algs}
     for alg in algs.values():  # warm-up
         for i in range(min(args.warmup_batches, -(-len(x) // args.batch_size))):
-            alg.train_batch(x[i * args.batch_size:(i + 1) * args.batch_size],
-                            y[i * args.batch_size:(i + 1) * args.batch_size])
+            alg.train_batch(
+                x[i * args.batch_size : (i + 1) * args.batch_size],
+                y[i * args.batch_size : (i + 1) * args.batch_size],
+            )
     times: dict[str, list[float]] = {name: [] for name in algs}
     cpu: dict[str, list[float]] = {name: [] for name in algs}
     n_batches = -(-len(x) // args.batch_size)
@@ -155,8 +184,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     sl = slice(b * args.batch_size, (b + 1) * args.batch_size)
                     alg.train_batch(xs[sl], ys[sl])
                 _sync(device)
-                epochs[name] = (perm, wall + time.perf_counter() - t0,
-                                proc + time.process_time() - c0)
+                epochs[name] = (
+                    perm,
+                    wall + time.perf_counter() - t0,
+                    proc + time.process_time() - c0,
+                )
         for name in algs:
             times[name].append(epochs[name][1])
             cpu[name].append(epochs[name][2])
@@ -165,16 +197,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     bp_cpu = min(cpu["bp"]) if cpu.get("bp") else None
     for name, ts in times.items():
         best = min(ts)
-        rows.append({
-            "algorithm": name,
-            "best_s": best,
-            "median_s": statistics.median(ts),
-            "ratio_to_bp": best / bp_best if bp_best else None,
-            "best_cpu_s": min(cpu[name]),
-            "cpu_ratio_to_bp": min(cpu[name]) / bp_cpu if bp_cpu else None,
-            "times_s": ts,
-            "cpu_times_s": cpu[name],
-        })
+        rows.append(
+            {
+                "algorithm": name,
+                "best_s": best,
+                "median_s": statistics.median(ts),
+                "ratio_to_bp": best / bp_best if bp_best else None,
+                "best_cpu_s": min(cpu[name]),
+                "cpu_ratio_to_bp": min(cpu[name]) / bp_cpu if bp_cpu else None,
+                "times_s": ts,
+                "cpu_times_s": cpu[name],
+            }
+        )
     return {
         "sizes": sizes,
         "activation": args.activation,
@@ -196,20 +230,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def format_table(result: dict[str, Any]) -> str:
     """Plain-text table of seconds per epoch and the ratio to BP."""
-    head = (f"{'-'.join(map(str, result['sizes']))} {result['activation']}, "
-            f"{result['n_samples']} {result['dataset']} examples/epoch, batch "
-            f"{result['batch_size']}, device {result['device']}, threads {result['threads']}, "
-            f"best/median of {result['repeats']}, interleaved every {result['chunk']} batches")
-    lines = [head, f"{'algorithm':10s} {'best s/epoch':>13s} {'median':>9s} {'x BP':>7s}"
-                   f" {'CPU s':>9s} {'CPU x BP':>9s}"]
+    head = (
+        f"{'-'.join(map(str, result['sizes']))} {result['activation']}, "
+        f"{result['n_samples']} {result['dataset']} examples/epoch, batch "
+        f"{result['batch_size']}, device {result['device']}, threads {result['threads']}, "
+        f"best/median of {result['repeats']}, interleaved every {result['chunk']} batches"
+    )
+    lines = [
+        head,
+        f"{'algorithm':10s} {'best s/epoch':>13s} {'median':>9s} {'x BP':>7s}"
+        f" {'CPU s':>9s} {'CPU x BP':>9s}",
+    ]
 
     def fmt(v: float | None) -> str:
         return f"{v:.2f}" if v is not None else "-"
 
     for r in result["results"]:
-        lines.append(f"{r['algorithm']:10s} {r['best_s']:13.3f} {r['median_s']:9.3f} "
-                     f"{fmt(r['ratio_to_bp']):>7s} {r['best_cpu_s']:9.3f} "
-                     f"{fmt(r['cpu_ratio_to_bp']):>9s}")
+        lines.append(
+            f"{r['algorithm']:10s} {r['best_s']:13.3f} {r['median_s']:9.3f} "
+            f"{fmt(r['ratio_to_bp']):>7s} {r['best_cpu_s']:9.3f} "
+            f"{fmt(r['cpu_ratio_to_bp']):>9s}"
+        )
     for name, why in result["skipped"].items():
         lines.append(f"{name:10s} skipped ({why})")
     return "\n".join(lines)

@@ -24,9 +24,10 @@ def _kv(text: str) -> tuple[str, Any]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "train", help="train one algorithm on one data set",
+        "train",
+        help="train one algorithm on one data set",
         description="Train a supervised algorithm. Values given on the command line override "
-                    "those of --config; everything else falls back to neurotp.train.DEFAULTS.",
+        "those of --config; everything else falls back to neurotp.train.DEFAULTS.",
     )
     p.add_argument("--config", help="YAML config (keys as in neurotp.train.DEFAULTS)")
     p.add_argument("--algorithm", choices=["bp", "fa", "tp", "dtp", "alg5"])
@@ -34,13 +35,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", dest="data_dir", help="folder holding the IDX files")
     p.add_argument("--hidden", help="hidden widths: WIDTHxDEPTH (256x5) or a list (500,500)")
     p.add_argument("--activation", choices=["tanh", "sigmoid", "relu", "linear"])
-    p.add_argument("--sign-layers", dest="sign_layers", type=int, nargs="+", metavar="L",
-                   help="hidden layers whose output is passed on as sign(h_L)")
+    p.add_argument(
+        "--sign-layers",
+        dest="sign_layers",
+        type=int,
+        nargs="+",
+        metavar="L",
+        help="hidden layers whose output is passed on as sign(h_L)",
+    )
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", dest="batch_size", type=int)
     p.add_argument("--lr", type=float)
-    p.add_argument("--set", dest="hyper", type=_kv, action="append", metavar="KEY=VALUE",
-                   help="algorithm hyper-parameter, e.g. --set eta=0.5 --set noise=0.1")
+    p.add_argument(
+        "--set",
+        dest="hyper",
+        type=_kv,
+        action="append",
+        metavar="KEY=VALUE",
+        help="algorithm hyper-parameter, e.g. --set eta=0.5 --set noise=0.1",
+    )
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--threads", type=int, help="torch CPU threads")
@@ -70,9 +83,11 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     last = result["epochs"][-1]
     total = sum(e["seconds"] for e in result["epochs"])
-    print(f"{result['algorithm']}: test accuracy {100 * last['test_accuracy']:.2f} % after "
-          f"{last['epoch']} epochs (best {100 * result['best_test_accuracy']:.2f} %), "
-          f"{total:.1f} s training, {total / len(result['epochs']):.2f} s/epoch")
+    print(
+        f"{result['algorithm']}: test accuracy {100 * last['test_accuracy']:.2f} % after "
+        f"{last['epoch']} epochs (best {100 * result['best_test_accuracy']:.2f} %), "
+        f"{total:.1f} s training, {total / len(result['epochs']):.2f} s/epoch"
+    )
     if result["config"].get("out"):
         print(f"wrote {result['config']['out']}/metrics.json, config.yaml, learning_curve.png")
     return 0

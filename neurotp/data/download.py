@@ -124,8 +124,9 @@ def download(
     Raises ``RuntimeError`` listing every mirror's error if no mirror gives a good file.
     """
     if name not in IDX_DATASETS:
-        raise ValueError(f"dataset name: {name!r} cannot be downloaded; allowed: "
-                         f"{', '.join(IDX_DATASETS)}")
+        raise ValueError(
+            f"dataset name: {name!r} cannot be downloaded; allowed: {', '.join(IDX_DATASETS)}"
+        )
     dest = Path(dest_dir) if dest_dir is not None else cache_dir() / name
     dest.mkdir(parents=True, exist_ok=True)
     mirrors = tuple(mirrors) if mirrors is not None else MIRRORS[name]

@@ -47,9 +47,7 @@ def parse_idx(raw: bytes, source: str = "<bytes>") -> np.ndarray:
     if len(raw) < 4:
         raise ValueError(f"{source}: too short for an IDX header ({len(raw)} bytes, need >= 4)")
     if raw[0] != 0 or raw[1] != 0:
-        raise ValueError(
-            f"{source}: bad IDX magic {raw[:4].hex()} (first two bytes must be 00 00)"
-        )
+        raise ValueError(f"{source}: bad IDX magic {raw[:4].hex()} (first two bytes must be 00 00)")
     type_code, ndim = raw[2], raw[3]
     if type_code not in IDX_DTYPES:
         allowed = ", ".join(f"0x{k:02X}" for k in IDX_DTYPES)
