@@ -270,52 +270,35 @@ def _quad_sweep2(W, n4, pre_n, ca, cb, xbo0, xo0, xbo1, xo1, xn0, xn1, cdot, has
         s21 = zero
         s30 = zero
         s31 = zero
-        if has_tr:
-            for j in range(pre_n):
+        for j in range(pre_n):
+            q0 = xo0[j]
+            q1 = xo1[j]
+            y0 = xn0[j]
+            y1 = xn1[j]
+            if has_tr:  # loop-invariant: LLVM unswitches it (measured: no slower)
                 p0 = xbo0[j]
-                q0 = xo0[j]
                 p1 = xbo1[j]
-                q1 = xo1[j]
-                y0 = xn0[j]
-                y1 = xn1[j]
                 v0 = (W[a, j] + (a0 * p0 - b0 * q0)) + (c0 * p1 - d0 * q1)
                 v1 = (W[a + 1, j] + (a1 * p0 - b1 * q0)) + (c1 * p1 - d1 * q1)
                 v2 = (W[a + 2, j] + (a2 * p0 - b2 * q0)) + (c2 * p1 - d2 * q1)
                 v3 = (W[a + 3, j] + (a3 * p0 - b3 * q0)) + (c3 * p1 - d3 * q1)
-                W[a, j] = v0
-                W[a + 1, j] = v1
-                W[a + 2, j] = v2
-                W[a + 3, j] = v3
-                s00 += v0 * y0
-                s01 += v0 * y1
-                s10 += v1 * y0
-                s11 += v1 * y1
-                s20 += v2 * y0
-                s21 += v2 * y1
-                s30 += v3 * y0
-                s31 += v3 * y1
-        else:
-            for j in range(pre_n):
-                q0 = xo0[j]
-                q1 = xo1[j]
-                y0 = xn0[j]
-                y1 = xn1[j]
+            else:
                 v0 = (W[a, j] - b0 * q0) - d0 * q1
                 v1 = (W[a + 1, j] - b1 * q0) - d1 * q1
                 v2 = (W[a + 2, j] - b2 * q0) - d2 * q1
                 v3 = (W[a + 3, j] - b3 * q0) - d3 * q1
-                W[a, j] = v0
-                W[a + 1, j] = v1
-                W[a + 2, j] = v2
-                W[a + 3, j] = v3
-                s00 += v0 * y0
-                s01 += v0 * y1
-                s10 += v1 * y0
-                s11 += v1 * y1
-                s20 += v2 * y0
-                s21 += v2 * y1
-                s30 += v3 * y0
-                s31 += v3 * y1
+            W[a, j] = v0
+            W[a + 1, j] = v1
+            W[a + 2, j] = v2
+            W[a + 3, j] = v3
+            s00 += v0 * y0
+            s01 += v0 * y1
+            s10 += v1 * y0
+            s11 += v1 * y1
+            s20 += v2 * y0
+            s21 += v2 * y1
+            s30 += v3 * y0
+            s31 += v3 * y1
         cdot[0, a] = s00
         cdot[1, a] = s01
         cdot[0, a + 1] = s10
@@ -345,6 +328,18 @@ def _quad_sweep3(W, n4, pre_n, ca, cb, xbo, xo, xn, cdot, has_tr, zero):
         b30 = cb[0, a + 3]
         b31 = cb[1, a + 3]
         b32 = cb[2, a + 3]
+        a00 = ca[0, a]
+        a01 = ca[1, a]
+        a02 = ca[2, a]
+        a10 = ca[0, a + 1]
+        a11 = ca[1, a + 1]
+        a12 = ca[2, a + 1]
+        a20 = ca[0, a + 2]
+        a21 = ca[1, a + 2]
+        a22 = ca[2, a + 2]
+        a30 = ca[0, a + 3]
+        a31 = ca[1, a + 3]
+        a32 = ca[2, a + 3]
         s00 = zero
         s01 = zero
         s02 = zero
@@ -357,29 +352,17 @@ def _quad_sweep3(W, n4, pre_n, ca, cb, xbo, xo, xn, cdot, has_tr, zero):
         s30 = zero
         s31 = zero
         s32 = zero
-        if has_tr:
-            a00 = ca[0, a]
-            a01 = ca[1, a]
-            a02 = ca[2, a]
-            a10 = ca[0, a + 1]
-            a11 = ca[1, a + 1]
-            a12 = ca[2, a + 1]
-            a20 = ca[0, a + 2]
-            a21 = ca[1, a + 2]
-            a22 = ca[2, a + 2]
-            a30 = ca[0, a + 3]
-            a31 = ca[1, a + 3]
-            a32 = ca[2, a + 3]
-            for j in range(pre_n):
+        for j in range(pre_n):
+            q0 = xo0[j]
+            q1 = xo1[j]
+            q2 = xo2[j]
+            y0 = xn0[j]
+            y1 = xn1[j]
+            y2 = xn2[j]
+            if has_tr:  # loop-invariant: LLVM unswitches it
                 p0 = xbo0[j]
                 p1 = xbo1[j]
                 p2 = xbo2[j]
-                q0 = xo0[j]
-                q1 = xo1[j]
-                q2 = xo2[j]
-                y0 = xn0[j]
-                y1 = xn1[j]
-                y2 = xn2[j]
                 v0 = ((W[a, j] + (a00 * p0 - b00 * q0)) + (a01 * p1 - b01 * q1)) + (
                     a02 * p2 - b02 * q2
                 )
@@ -392,50 +375,27 @@ def _quad_sweep3(W, n4, pre_n, ca, cb, xbo, xo, xn, cdot, has_tr, zero):
                 v3 = ((W[a + 3, j] + (a30 * p0 - b30 * q0)) + (a31 * p1 - b31 * q1)) + (
                     a32 * p2 - b32 * q2
                 )
-                W[a, j] = v0
-                W[a + 1, j] = v1
-                W[a + 2, j] = v2
-                W[a + 3, j] = v3
-                s00 += v0 * y0
-                s01 += v0 * y1
-                s02 += v0 * y2
-                s10 += v1 * y0
-                s11 += v1 * y1
-                s12 += v1 * y2
-                s20 += v2 * y0
-                s21 += v2 * y1
-                s22 += v2 * y2
-                s30 += v3 * y0
-                s31 += v3 * y1
-                s32 += v3 * y2
-        else:
-            for j in range(pre_n):
-                q0 = xo0[j]
-                q1 = xo1[j]
-                q2 = xo2[j]
-                y0 = xn0[j]
-                y1 = xn1[j]
-                y2 = xn2[j]
+            else:
                 v0 = ((W[a, j] - b00 * q0) - b01 * q1) - b02 * q2
                 v1 = ((W[a + 1, j] - b10 * q0) - b11 * q1) - b12 * q2
                 v2 = ((W[a + 2, j] - b20 * q0) - b21 * q1) - b22 * q2
                 v3 = ((W[a + 3, j] - b30 * q0) - b31 * q1) - b32 * q2
-                W[a, j] = v0
-                W[a + 1, j] = v1
-                W[a + 2, j] = v2
-                W[a + 3, j] = v3
-                s00 += v0 * y0
-                s01 += v0 * y1
-                s02 += v0 * y2
-                s10 += v1 * y0
-                s11 += v1 * y1
-                s12 += v1 * y2
-                s20 += v2 * y0
-                s21 += v2 * y1
-                s22 += v2 * y2
-                s30 += v3 * y0
-                s31 += v3 * y1
-                s32 += v3 * y2
+            W[a, j] = v0
+            W[a + 1, j] = v1
+            W[a + 2, j] = v2
+            W[a + 3, j] = v3
+            s00 += v0 * y0
+            s01 += v0 * y1
+            s02 += v0 * y2
+            s10 += v1 * y0
+            s11 += v1 * y1
+            s12 += v1 * y2
+            s20 += v2 * y0
+            s21 += v2 * y1
+            s22 += v2 * y2
+            s30 += v3 * y0
+            s31 += v3 * y1
+            s32 += v3 * y2
         cdot[0, a] = s00
         cdot[1, a] = s01
         cdot[2, a] = s02
