@@ -89,25 +89,10 @@ def test_monkeypatched_opener_and_skip_existing(tmp_path):
         name = url.rsplit("/", 1)[1]
         return io.BytesIO((tmp_path / "m" / name).read_bytes())
 
-    download(
-        "mnist",
-        tmp_path / "o",
-        mirrors=["https://example.invalid/x/"],
-        opener=opener,
-        shapes=SHAPES,
-        digests=digests,
-        log=None,
-    )
+    kw = dict(mirrors=["https://example.invalid/x/"], opener=opener, shapes=SHAPES, log=None)
+    download("mnist", tmp_path / "o", digests=digests, **kw)
     assert calls[0] == "https://example.invalid/x/train-images-idx3-ubyte.gz" and len(calls) == 4
-    download(
-        "mnist",
-        tmp_path / "o",
-        mirrors=["https://example.invalid/x/"],
-        opener=opener,
-        shapes=SHAPES,
-        digests=digests,
-        log=None,
-    )
+    download("mnist", tmp_path / "o", digests=digests, **kw)
     assert len(calls) == 4  # verified files are not fetched again
 
 
