@@ -93,19 +93,13 @@ def block_plan(
     return ks_per, np.where(ks_per > 0, pre_tr, -1)
 
 
-def default_block_steps(block_steps: int | str | None, dtype: type) -> int | str:
-    """``block_steps`` as the engine uses it: None means delay blocks (``"delay"``), faster
-    than the step loop in both float64 and float32 where they apply (``docs/engines.md``)."""
-    return "delay" if block_steps is None else block_steps
-
-
 class NumbaEngine(Engine):
     """Numba rate engine.
 
     ``block_steps`` sets the delay blocks (:func:`block_plan`; ``block_k`` holds the steps per
-    block of each projection, 0 where not blocked): ``"delay"`` gives each eligible projection
-    its delay, an int K a common K, 1 the plain step loop; the default (None) is
-    ``"delay"`` (measured faster in both dtypes, ``docs/engines.md``).
+    block of each projection, 0 where not blocked): ``"delay"`` (the default, measured faster
+    than the step loop in both dtypes, ``docs/engines.md``) gives each eligible projection its
+    delay, an int K a common K, 1 (or None) the plain step loop.
     The engine runs on one thread (``docs/engines.md`` says why).
     """
 
@@ -116,13 +110,13 @@ class NumbaEngine(Engine):
         comp: Compiled,
         dtype: type = np.float64,
         state: State | None = None,
-        block_steps: int | str | None = None,
+        block_steps: int | str | None = "delay",
     ):
         if np.dtype(dtype) not in (np.float64, np.float32):
             raise ValueError(f"dtype: {np.dtype(dtype)} not supported; allowed: float64, float32")
         super().__init__(comp, dtype, state)
         self._fused = fusable_projections(comp)
-        self.block_k, self._block_tr = block_plan(comp, default_block_steps(block_steps, dtype))
+        self.block_k, self._block_tr = block_plan(comp, block_steps)
 
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None

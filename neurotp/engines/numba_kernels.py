@@ -240,11 +240,15 @@ def _block_gram(xc, xbc, nk, pre_n, has_tr, gx, gxb):
 
 
 @njit(cache=True, fastmath=_FAST)
-def _quad_sweep2(W, n4, pre_n, ca, cb, xbo0, xo0, xbo1, xo1, xn0, xn1, cdot, has_tr, zero):
+def _quad_sweep2(W, n4, pre_n, ca, cb, xbo, xo, xn, cdot, has_tr, zero):
     """Rows 0..n4-1 (n4 a multiple of 4) of a K = 2 block pass, four rows per sweep: each row
     takes its two pending updates, W += ca[s] xbar(s)ᵀ - cb[s] x(s)ᵀ (s = 0, 1, in order), and
-    the new block's products cdot[s] = W x_new(s). Four rows share every load of a column
-    vector (six vectors of ``pre_n`` spill the L1 cache: one row per sweep ran 1.4x slower)."""
+    the new block's products cdot[s] = W x_new(s) (``xbo``, ``xo``, ``xn``: the blocks' 2 x
+    pre_n columns). Four rows share every load of a column vector (six vectors of ``pre_n``
+    spill the L1 cache: one row per sweep ran 1.4x slower)."""
+    xbo0, xbo1 = xbo[0], xbo[1]
+    xo0, xo1 = xo[0], xo[1]
+    xn0, xn1 = xn[0], xn[1]
     for a in range(0, n4, 4):
         a0 = ca[0, a]
         a1 = ca[0, a + 1]
@@ -434,22 +438,7 @@ def _block_pass(
         # a step that did not learn has ca = cb = 0, so the sweeps may apply every step
         a_rest = post_n - post_n % 4
         if n_new == 2:
-            _quad_sweep2(
-                W,
-                a_rest,
-                pre_n,
-                ca,
-                cb,
-                xb_old[0],
-                x_old[0],
-                xb_old[1],
-                x_old[1],
-                x_new[0],
-                x_new[1],
-                cdot,
-                has_tr,
-                zero,
-            )
+            _quad_sweep2(W, a_rest, pre_n, ca, cb, xb_old, x_old, x_new, cdot, has_tr, zero)
         else:
             _quad_sweep3(W, a_rest, pre_n, ca, cb, xb_old, x_old, x_new, cdot, has_tr, zero)
     for a in range(a_rest, post_n):
@@ -685,6 +674,7 @@ def run_block(
     n_rec = 0
     n_pres = stim.shape[0]
     total = n_pres * spp
+    bad = -1  # the unit that became NaN/inf, if any
     # ---- delay blocks (see _block_pass): projection p with proj_k[p] = K >= 2 reads and
     # writes its weights once per K steps
     eidx = np.full(n_proj, -1, dtype=np.int64)
@@ -969,24 +959,10 @@ def run_block(
             t += 1
             for u in range(n_units):
                 if not np.isfinite(r[u]):
-                    _block_flush(
-                        w,
-                        proj_w_off,
-                        proj_pre_n,
-                        proj_post_n,
-                        eidx,
-                        block_tr,
-                        n_run,
-                        blearn,
-                        bca,
-                        bcb,
-                        bxb,
-                        bx,
-                        par,
-                        bdot,
-                        zero,
-                    )
-                    return 1, t, u
+                    bad = u
+                    break
+            if bad >= 0:
+                break
             if rw0 <= k < rw1:
                 for u in range(n_units):
                     means[i, u] += r[u]
@@ -995,6 +971,9 @@ def run_block(
                     rec[n_rec, q] = r[record_units[q]]
                 n_rec += 1
             g += 1
+        if bad >= 0:
+            break
+    # pending delay-block updates reach the weights, whether the run ended or diverged
     _block_flush(
         w,
         proj_w_off,
@@ -1012,4 +991,4 @@ def run_block(
         bdot,
         zero,
     )
-    return 0, t, -1
+    return (1 if bad >= 0 else 0), t, bad
