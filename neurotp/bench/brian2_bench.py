@@ -22,8 +22,8 @@ import numpy as np
 from neurotp.circuit import Circuit, compile_circuit, make_drive
 from neurotp.circuit.library import bench_circuit
 from neurotp.engines.numba_engine import NumbaEngine
+from neurotp.metrics import state_difference
 
-KEYS = ("r", "hist", "tr", "w", "b")
 TOLERANCE = 1e-6
 
 
@@ -75,9 +75,7 @@ def bench_brian2(
         try:
             eng = Brian2Engine(comp, target=target)
             eng.run(drive)
-            diff = max(
-                float(np.max(np.abs(getattr(eng.state, k) - getattr(nb.state, k)))) for k in KEYS
-            )
+            diff = state_difference(eng.state, nb.state)
             row["max_abs_difference"] = diff
             row["compile_first_s"] = eng.timings["compile"]
             if diff > TOLERANCE or eng.state.t != nb.state.t:

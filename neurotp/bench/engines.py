@@ -26,6 +26,7 @@ import numpy as np
 
 from neurotp.circuit import compile_circuit, make_drive
 from neurotp.circuit.library import bench_circuit
+from neurotp.metrics import state_difference
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,13 +88,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # one presentation = numba_steps (or reference_steps) steps
     circuit.protocol.present = float(args.numba_steps) * circuit.protocol.dt
     comp = compile_circuit(circuit)
-    plastic = sum(
-        int(
-            comp.proj_post_n[comp.proj_names.index(r.projection)]
-            * comp.proj_pre_n[comp.proj_names.index(r.projection)]
-        )
-        for r in circuit.rules
-    )
+    plastic_p = sorted({int(p) for p in comp.rule_proj})
+    plastic = sum(int(comp.proj_post_n[p] * comp.proj_pre_n[p]) for p in plastic_p)
     n_syn = int(sum(comp.proj_post_n * comp.proj_pre_n))
 
     # 1. equal trajectories before timing (a short run on both engines)
@@ -103,25 +99,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     d_short, _ = _drive(scomp, 20)
     ref = ReferenceEngine(scomp)
     ref.run(d_short)
-    max_diff = 0.0
-    for options in ({}, {"block_steps": 1}):
+    diffs = []
+    for options in ({}, {"block_steps": 1}, {"dtype": np.float32}):
         nb = NumbaEngine(scomp, **options)
         nb.run(d_short)
-        max_diff = max(
-            max_diff,
-            *(
-                float(np.max(np.abs(getattr(ref.state, k) - getattr(nb.state, k))))
-                for k in ("r", "tr", "w", "b")
-            ),
-        )
+        diffs.append(state_difference(ref.state, nb.state))
+    max_diff, diff32 = max(diffs[:2]), diffs[2]
     if max_diff > 1e-9:
         raise RuntimeError(f"bench: engines disagree by {max_diff:.3g} before timing; not timing")
-    nb32 = NumbaEngine(scomp, dtype=np.float32)
-    nb32.run(d_short)
-    diff32 = max(
-        float(np.max(np.abs(getattr(ref.state, k) - getattr(nb32.state, k))))
-        for k in ("r", "tr", "w", "b")
-    )
     if diff32 > 1e-4:
         raise RuntimeError(f"bench: float32 run differs by {diff32:.3g} before timing; not timing")
 
@@ -134,41 +119,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rcirc.protocol.present = float(args.reference_steps) * rcirc.protocol.dt
     rcomp = compile_circuit(rcirc)
     d_ref, n_ref = _drive(rcomp, args.reference_steps)
-    # (name, engine, compiled, drive, steps, options, BLAS thread limit, threads used)
+    # engine -> (compiled circuit, drive, steps); then (name, engine, options, BLAS thread
+    # limit, threads used) per timed variant
+    setup = {ReferenceEngine: (rcomp, d_ref, n_ref), NumbaEngine: (comp, d_nb, n_nb)}
+    f32 = {"dtype": np.float32}
     variants: list[tuple] = [
-        ("reference", ReferenceEngine, rcomp, d_ref, n_ref, {}, None, blas_threads),
-        ("reference, 1 BLAS thread", ReferenceEngine, rcomp, d_ref, n_ref, {}, 1, 1),
-        ("numba", NumbaEngine, comp, d_nb, n_nb, {}, None, 1),
-        ("numba step loop", NumbaEngine, comp, d_nb, n_nb, {"block_steps": 1}, None, 1),
-        ("numba float32", NumbaEngine, comp, d_nb, n_nb, {"dtype": np.float32}, None, 1),
-        (
-            "numba float32 step loop",
-            NumbaEngine,
-            comp,
-            d_nb,
-            n_nb,
-            {"dtype": np.float32, "block_steps": 1},
-            None,
-            1,
-        ),
+        ("reference", ReferenceEngine, {}, None, blas_threads),
+        ("reference, 1 BLAS thread", ReferenceEngine, {}, 1, 1),
+        ("numba", NumbaEngine, {}, None, 1),
+        ("numba step loop", NumbaEngine, {"block_steps": 1}, None, 1),
+        ("numba float32", NumbaEngine, f32, None, 1),
+        ("numba float32 step loop", NumbaEngine, {**f32, "block_steps": 1}, None, 1),
     ]
-    for _, cls, cp, dr, _, opts, _, _ in variants:
+    block_k = {}  # the delay blocks each numba variant runs with, by projection name
+    for name, cls, opts, _, _ in variants:
         if cls is NumbaEngine:
-            cls(cp, **opts).run(dr)  # compile / load the cache outside the timing
+            warm = cls(comp, **opts)
+            warm.run(d_nb)  # compile / load the cache outside the timing
+            block_k[name] = {comp.proj_names[p]: int(k) for p, k in enumerate(warm.block_k) if k}
     best = [np.inf] * len(variants)
     for _ in range(args.repeats):
-        for i, (_, cls, cp, dr, _, opts, limit, _) in enumerate(variants):
+        for i, (_, cls, opts, limit, _) in enumerate(variants):
             limits = (
                 threadpool_limits(limits=limit, user_api="blas")
                 if limit is not None
                 else contextlib.nullcontext()
             )
             with limits:
-                best[i] = min(best[i], _time_once(cls, cp, dr, **opts))
-    from neurotp.engines.numba_engine import block_plan, default_block_steps
-
-    plastic_p = sorted({comp.proj_names.index(r.projection) for r in circuit.rules})
-    block_k = {comp.proj_names[p]: int(k) for p, k in enumerate(block_plan(comp, "delay")[0]) if k}
+                best[i] = min(best[i], _time_once(cls, *setup[cls][:2], **opts))
     bw = memory_bandwidth()
     # an in-place update of a buffer the size of the weights: what a weight pass can get
     bw_ws = memory_bandwidth(n_bytes=max(8 * comp.n_weights, 2**20), repeats=20, inplace=True)
@@ -176,7 +154,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     dt_s = comp.dt / 1000.0
     rows = []
     fused = bool(fusable_projections(comp).all())
-    for (name, cls, _, _, steps, opts, _, used), secs in zip(variants, best, strict=True):
+    for (name, cls, opts, _, used), secs in zip(variants, best, strict=True):
+        steps = setup[cls][2]
         sps = steps / secs
         row: dict[str, Any] = {
             "engine": name,
@@ -188,15 +167,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "synapse_updates_per_s": sps * plastic,
         }
         if cls is NumbaEngine:
-            steps = default_block_steps(opts.get("block_steps"), opts.get("dtype", np.float64))
-            ks = block_plan(comp, steps)[0]
-            row["block_steps"] = {comp.proj_names[p]: int(k) for p, k in enumerate(ks) if k}
+            row["block_steps"] = ks = block_k[name]
             # a fused plastic projection reads and writes each weight once per step, a delay
             # block once per K steps
             size = np.dtype(opts.get("dtype", np.float64)).itemsize
             per_weight = 2 * size if fused else 3 * size
             per_step = sum(
-                per_weight * int(comp.proj_pre_n[p] * comp.proj_post_n[p]) / max(int(ks[p]), 1)
+                per_weight
+                * int(comp.proj_pre_n[p] * comp.proj_post_n[p])
+                / ks.get(comp.proj_names[p], 1)
                 for p in plastic_p
             )
             row["implied_weight_traffic_bytes_per_s"] = sps * per_step
@@ -220,7 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "working_set_update_bytes_per_s": bw_ws,
         "weights_bytes": 8 * comp.n_weights,
         "rows": rows,
-        "delay_block_steps": block_k,
+        "delay_block_steps": block_k["numba"],
         "reference_blas_threads": blas_threads,
         # numba (default: one thread, delay blocks) against the reference as it runs by default
         "numba_over_reference": ratio("numba", "reference"),

@@ -29,3 +29,12 @@ def pca_reconstruction_mse(x_train: np.ndarray, x_test: np.ndarray, k: int) -> f
     basis = vt[:k]
     rec = (x_test - mu) @ basis.T @ basis + mu
     return reconstruction_mse(rec, x_test)
+
+
+STATE_ARRAYS = ("r", "hist", "tr", "w", "b")
+
+
+def state_difference(a, b, keys: tuple[str, ...] = STATE_ARRAYS) -> float:
+    """Largest absolute difference between two engine states (:class:`neurotp.circuit.State`)
+    over the arrays ``keys``: rates, rate history, traces, weights, biases."""
+    return max(float(np.max(np.abs(getattr(a, k) - getattr(b, k)))) for k in keys)
