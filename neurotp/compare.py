@@ -369,9 +369,15 @@ def write_outputs(results: list[dict[str, Any]], out: str | Path) -> list[Path]:
 
 
 def cached_compare(
-    arch: str, cache_dir: str | Path, *, force: bool = False, **kwargs: Any
+    arch: str,
+    cache_dir: str | Path,
+    *,
+    force: bool = False,
+    progress: bool = False,
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    """:func:`run_compare`, cached as JSON keyed by its full settings (figures share one run)."""
+    """:func:`run_compare`, cached as JSON keyed by its full settings (figures share one run;
+    ``progress`` shows run_compare's bar and is not a setting)."""
     import hashlib
     import inspect
 
@@ -393,7 +399,7 @@ def cached_compare(
     path = Path(cache_dir) / f"compare_{arch}_{key}.json"
     if path.exists() and not force:
         return json.loads(path.read_text())
-    text = json.dumps(run_compare(arch, **kwargs))
+    text = json.dumps(run_compare(arch, progress=progress, **kwargs))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)

@@ -38,6 +38,7 @@ def main(args: argparse.Namespace) -> int:
             baselines=tuple(args.baselines),
             batch_size=args.batch_size,
             lr=args.lr,
+            progress=True,
         )
         print(markdown_table(r), flush=True)
         results.append(r)
