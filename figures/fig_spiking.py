@@ -273,16 +273,6 @@ def plot(results: dict[str, tuple[dict, dict]], out_dir: Path = HERE) -> list[Pa
     return paths
 
 
-def spiking_params(tau_syn: float | None, max_rate: float | None) -> dict:
-    """Command-line overrides of the circuit's ``spiking:`` parameters."""
-    out: dict[str, float] = {}
-    if tau_syn is not None:
-        out["tau_syn"] = tau_syn
-    if max_rate is not None:
-        out["max_rate"] = max_rate
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-train", type=int, default=400)
@@ -329,7 +319,11 @@ def main(argv: list[str] | None = None) -> int:
                 args.epochs,
                 args.target,
                 args.overrides,
-                spiking_params(args.tau_syn, args.max_rate),
+                {
+                    k: getattr(args, k)
+                    for k in ("tau_syn", "max_rate")
+                    if getattr(args, k) is not None
+                },
                 args.tag,
             )
             if args.tag:

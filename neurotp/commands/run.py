@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from neurotp.circuit import load_circuit
+    from neurotp.circuit import load_circuit, validate
     from neurotp.outputs import (
         plot_learning_curve,
         plot_rates,
@@ -67,10 +67,11 @@ def main(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
-    if args.spiking:
-        names = [p.name for p in load_circuit(args.circuit, overrides).populations]
-        overrides += [f"populations.{n}.model={args.spiking}" for n in names]
     circuit = load_circuit(args.circuit, overrides)
+    if args.spiking:  # every population spiking: set, then check the circuit again
+        for pop in circuit.populations:
+            pop.model = args.spiking
+        validate(circuit)
     out = Path(args.out or Path("runs") / circuit.name)
     out.mkdir(parents=True, exist_ok=True)
     options = {"target": args.brian2_target} if args.brian2_target else {}
