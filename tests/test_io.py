@@ -53,3 +53,16 @@ def test_spiking_section_round_trips_and_rejects_unknown_fields(tmp_path):
     assert back.spiking.tau_m == 50.0
     with pytest.raises(CircuitFormatError, match="spiking: unknown field 'rate'"):
         circuit_from_dict({**c.to_dict(), "spiking": {"rate": 1.0}})
+
+
+def test_circuit_hash_follows_every_field_and_ignores_nothing():
+    from neurotp.circuit import circuit_hash, load_circuit
+
+    a = load_circuit("circuits/digits_tp.yaml")
+    b = load_circuit("circuits/digits_tp.yaml")
+    assert circuit_hash(a) == circuit_hash(b)
+    assert len(circuit_hash(a)) == 64
+    c = load_circuit("circuits/digits_tp.yaml", ["seed=1"])
+    d = load_circuit("circuits/digits_tp.yaml", ["projections.HHT.delay=4.0"])
+    e = load_circuit("circuits/digits_tp.yaml", ["rules.prediction_XH.lr=0.021"])
+    assert len({circuit_hash(x) for x in (a, c, d, e)}) == 4

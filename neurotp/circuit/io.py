@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,14 @@ def load_circuit(path: str | os.PathLike, overrides: list[str] | None = None) ->
 
 def circuit_to_yaml(circuit: Circuit) -> str:
     return yaml.safe_dump(circuit.to_dict(), sort_keys=False, default_flow_style=None)
+
+
+def circuit_hash(circuit: Circuit) -> str:
+    """SHA-256 (hex) of the resolved circuit's plain data, keys sorted: two circuits with the
+    same hash run the same simulation (seed included). Used to tie checkpoints and sweep rows
+    to the circuit that made them."""
+    text = json.dumps(circuit.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def save_circuit(circuit: Circuit, path: str | os.PathLike) -> None:

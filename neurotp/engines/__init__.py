@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurotp.engines.base import BlockResult, DivergenceError, Engine
+from neurotp.engines.base import RunResult, DivergenceError, Engine
 
 BACKENDS: tuple[str, ...] = ("reference", "numba", "brian2")
 
@@ -31,4 +31,4 @@ def get_engine(name: str) -> type[Any]:
     raise ValueError(f"backend: unknown engine {name!r}; allowed: {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "BlockResult", "DivergenceError", "Engine", "get_engine"]
+__all__ = ["BACKENDS", "RunResult", "DivergenceError", "Engine", "get_engine"]

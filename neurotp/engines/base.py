@@ -1,4 +1,4 @@
-"""What every engine shares: the result of a block, divergence errors, the engine interface."""
+"""What every engine shares: the result of a run of presentations, divergence errors, the engine interface."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class DivergenceError(FloatingPointError):
 
 
 @dataclass
-class BlockResult:
+class RunResult:
     """Per presentation, every unit's mean rate over the readout window (n_pres, N); and the
     decimated recording of the chosen units (n_records, n_recorded) if one was asked for."""
 
@@ -51,7 +51,7 @@ class Engine:
 
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
-    ) -> BlockResult:  # pragma: no cover - interface
+    ) -> RunResult:  # pragma: no cover - interface
         raise NotImplementedError
 
     def _divergence(self, t_step: int, unit: int) -> DivergenceError:

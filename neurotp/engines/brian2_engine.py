@@ -37,7 +37,7 @@ import numpy as np
 
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
-from neurotp.engines.base import BlockResult, Engine
+from neurotp.engines.base import RunResult, Engine
 
 try:  # brian2 is an optional extra
     import brian2 as b2
@@ -443,13 +443,13 @@ class RateNetwork:
         return np.asarray(self.mon.r[:]).T
 
 
-def block_result(
+def run_result(
     comp: Compiled,
     rates: np.ndarray,
     n_pres: int,
     record_every: int,
     record_units: np.ndarray | None,
-) -> BlockResult:
+) -> RunResult:
     """Readout means and the decimated record from the per-step rates (n_steps, N)."""
     spp = comp.steps_per_presentation
     r0, r1 = comp.readout_win
@@ -459,7 +459,7 @@ def block_result(
     if record_every:
         units = slice(None) if record_units is None else np.asarray(record_units, dtype=np.int64)
         rec = rates[::record_every][:, units].copy()
-    return BlockResult(means=means, record=rec)
+    return RunResult(means=means, record=rec)
 
 
 class Brian2Engine(Engine):
@@ -510,7 +510,7 @@ class Brian2Engine(Engine):
 
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
-    ) -> BlockResult:
+    ) -> RunResult:
         if self._spiking is not None:
             res = self._spiking.run(drive, record_every, record_units)
             self.timings = dict(self._spiking.timings)
@@ -537,7 +537,7 @@ class Brian2Engine(Engine):
         if bad.any():
             step, unit = np.argwhere(bad)[0]
             raise self._divergence(int(self.state.t - len(rates) + step + 1), int(unit))
-        return block_result(c, rates, n_pres, record_every, record_units)
+        return run_result(c, rates, n_pres, record_every, record_units)
 
     def _run_standalone(self, drive: Drive) -> np.ndarray:
         from brian2.devices.device import device, reset_device, set_device

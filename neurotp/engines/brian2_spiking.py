@@ -40,7 +40,7 @@ import numpy as np
 
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
-from neurotp.engines.base import BlockResult
+from neurotp.engines.base import RunResult
 
 PREDICTION, RECONSTRUCTION, DELTA, OJA, RECIRCULATION = 0, 1, 2, 3, 4
 _UNSIGNED = ("sigmoid", "step", "relu")
@@ -392,7 +392,7 @@ class SpikingRunner:
     # ---- a block ------------------------------------------------------------------------------
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
-    ) -> BlockResult:
+    ) -> RunResult:
         c = self.comp
         t0 = time.perf_counter()
         if self.net is None:
@@ -460,4 +460,4 @@ class SpikingRunner:
         self.timings = {"build": tb - t0, "compile": 0.0, "loop": te - tb}
         if not np.all(np.isfinite(self.state.r)):
             raise FloatingPointError("spiking: rates became NaN/inf")
-        return BlockResult(means=means, record=rec)
+        return RunResult(means=means, record=rec)

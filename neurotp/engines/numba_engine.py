@@ -7,7 +7,7 @@ import numpy as np
 
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
-from neurotp.engines.base import BlockResult, Engine
+from neurotp.engines.base import RunResult, Engine
 from neurotp.engines.numba_kernels import OJA, PREDICTION, run_block
 
 
@@ -120,7 +120,7 @@ class NumbaEngine(Engine):
 
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
-    ) -> BlockResult:
+    ) -> RunResult:
         c, s = self.comp, self.state
         spp = c.steps_per_presentation
         n_pres = drive.n_presentations
@@ -195,4 +195,4 @@ class NumbaEngine(Engine):
         if status != 0:
             raise self._divergence(s.t, int(unit))
         means /= c.readout_win[1] - c.readout_win[0]
-        return BlockResult(means=means, record=rec if record_every else None)
+        return RunResult(means=means, record=rec if record_every else None)

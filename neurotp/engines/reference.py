@@ -20,7 +20,7 @@ import numpy as np
 from neurotp.circuit.activations import ACTIVATION_CODES, activation
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
-from neurotp.engines.base import BlockResult, Engine
+from neurotp.engines.base import RunResult, Engine
 
 _PHI = {code: activation(name) for name, code in ACTIVATION_CODES.items()}
 
@@ -125,10 +125,10 @@ class ReferenceEngine(Engine):
         if np.isfinite(c.rule_lo[k]) or np.isfinite(c.rule_hi[k]):
             np.clip(w, c.rule_lo[k], c.rule_hi[k], out=w)
 
-    # ---- a block of presentations ------------------------------------------------------------
+    # ---- a drive: a run of presentations--------------------------------------------------------
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
-    ) -> BlockResult:
+    ) -> RunResult:
         c = self.comp
         means = np.zeros((drive.n_presentations, c.n_units))
         r0, r1 = c.readout_win
@@ -138,7 +138,7 @@ class ReferenceEngine(Engine):
             self._run_steps(drive, means, records, step_open, record_every, record_units)
         means /= r1 - r0
         rec = np.array(records) if record_every else None
-        return BlockResult(means=means, record=rec)
+        return RunResult(means=means, record=rec)
 
     def _run_steps(self, drive, means, records, step_open, record_every, record_units) -> None:
         c = self.comp
