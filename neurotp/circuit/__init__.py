@@ -14,29 +14,36 @@ from neurotp.circuit.io import (
 from neurotp.circuit.protocol import Drive, encode_labels, make_drive
 from neurotp.circuit.spec import (
     Circuit,
+    FormTerm,
     Population,
     Projection,
     Protocol,
     Rule,
+    RuleForm,
     Spiking,
     TargetTerm,
     Trace,
     WeightInit,
 )
-from neurotp.circuit.validate import RULE_KINDS, CircuitError, validate
+from neurotp.circuit.rules import PRESETS, RULE_KINDS, RuleTable, rule_form
+from neurotp.circuit.validate import CircuitError, validate
 
 __all__ = [
     "ACTIVATIONS",
+    "PRESETS",
     "RULE_KINDS",
     "Circuit",
     "CircuitError",
     "CircuitFormatError",
     "Compiled",
     "Drive",
+    "FormTerm",
     "Population",
     "Projection",
     "Protocol",
     "Rule",
+    "RuleForm",
+    "RuleTable",
     "Spiking",
     "State",
     "TargetTerm",
@@ -51,6 +58,7 @@ __all__ = [
     "encode_labels",
     "load_circuit",
     "make_drive",
+    "rule_form",
     "save_circuit",
     "validate",
 ]

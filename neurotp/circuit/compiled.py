@@ -14,7 +14,8 @@ import numpy as np
 
 from neurotp.circuit.activations import ACTIVATION_CODES
 from neurotp.circuit.spec import Circuit
-from neurotp.circuit.validate import RULE_KINDS, delay_steps, validate
+from neurotp.circuit.rules import RULE_KINDS, RuleTable, rule_table
+from neurotp.circuit.validate import delay_steps, validate
 
 RULE_CODES: dict[str, int] = {k: i for i, k in enumerate(RULE_KINDS)}
 ROLE_CODES: dict[str, int] = {"hidden": 0, "input": 1, "label": 2}
@@ -92,7 +93,9 @@ class Compiled:
     tr_alpha: np.ndarray
     tr_delay: np.ndarray
     n_trace_units: int
-    # rules
+    # rules: the general form of every rule (neurotp.circuit.rules); rule_eta, rule_proj,
+    # rule_bias, rule_lo, rule_hi and rule_win are the same arrays as rules.eta etc.
+    rules: RuleTable
     rule_names: list[str]
     rule_kind: np.ndarray
     rule_proj: np.ndarray
@@ -220,11 +223,6 @@ def compile_circuit(c: Circuit) -> Compiled:
     rules = c.rules
     nr = len(rules)
     kind = np.array([RULE_CODES[r.kind] for r in rules], dtype=np.int64)
-    rproj = np.array([pnames.index(r.projection) for r in rules], dtype=np.int64)
-    eta = np.array([r.lr * dt for r in rules], dtype=np.float64)
-    rbias = np.array([r.bias for r in rules], dtype=np.bool_)
-    lo = np.array([r.bounds[0] if r.bounds else -np.inf for r in rules], dtype=np.float64)
-    hi = np.array([r.bounds[1] if r.bounds else np.inf for r in rules], dtype=np.float64)
     rtrace = np.full(nr, -1, dtype=np.int64)
     win = np.zeros((nr, 2), dtype=np.int64)
     ptr = [0]
@@ -243,6 +241,13 @@ def compile_circuit(c: Circuit) -> Compiled:
             tw.append(float(tt.weight))
         ptr.append(len(toff))
 
+    table = rule_table(
+        c,
+        {nm: int(offs[i]) for i, nm in enumerate(names)},
+        tr_off,
+        {nm: i for i, nm in enumerate(pnames)},
+        win,
+    )
     proto = c.protocol
     if proto.readout_window is None:
         rw = (max(0, present - max(1, present // 4)), present)
@@ -283,15 +288,16 @@ def compile_circuit(c: Circuit) -> Compiled:
         tr_alpha=tr_alpha,
         tr_delay=tr_delay,
         n_trace_units=int(tr_n.sum()),
+        rules=table,
         rule_names=[r.name for r in rules],
         rule_kind=kind,
-        rule_proj=rproj,
-        rule_eta=eta,
-        rule_bias=rbias,
-        rule_lo=lo,
-        rule_hi=hi,
+        rule_proj=table.proj,
+        rule_eta=table.eta,
+        rule_bias=table.bias,
+        rule_lo=table.lo,
+        rule_hi=table.hi,
         rule_trace=rtrace,
-        rule_win=win,
+        rule_win=table.win,
         tgt_ptr=np.array(ptr, dtype=np.int64),
         tgt_off=np.array(toff, dtype=np.int64),
         tgt_w=np.array(tw, dtype=np.float64),

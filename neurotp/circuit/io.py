@@ -17,7 +17,9 @@ from neurotp.circuit.spec import (
     Population,
     Projection,
     Protocol,
+    FormTerm,
     Rule,
+    RuleForm,
     Spiking,
     TargetTerm,
     Trace,
@@ -76,6 +78,12 @@ def _list(cls: type, nested: dict[str, Any] | None = None):
     return build
 
 
+def _form(value: Any, where: str) -> RuleForm | None:
+    if value is None:
+        return None
+    return _build(RuleForm, value, where, {"plus": _list(FormTerm)})
+
+
 def circuit_from_dict(data: dict[str, Any]) -> Circuit:
     """Build a :class:`Circuit` from plain data, rejecting unknown or missing fields."""
     return _build(
@@ -86,7 +94,7 @@ def circuit_from_dict(data: dict[str, Any]) -> Circuit:
             "populations": _list(Population),
             "projections": _list(Projection, {"init": lambda v, w: _build(WeightInit, v, w)}),
             "traces": _list(Trace),
-            "rules": _list(Rule, {"targets": _list(TargetTerm)}),
+            "rules": _list(Rule, {"targets": _list(TargetTerm), "form": _form}),
             "protocol": lambda v, w: _build(Protocol, v, w),
             "spiking": lambda v, w: _build(Spiking, v, w),
         },

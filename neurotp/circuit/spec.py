@@ -80,6 +80,29 @@ class TargetTerm:
 
 
 @dataclass
+class FormTerm:
+    """One positive term cₖ·Aₖ of a rule's general form: ``post`` names the post-side signal
+    (``post``, ``trace:NAME`` or ``rate:POPULATION``), ``coef`` its coefficient."""
+
+    post: str
+    coef: float = 1.0
+
+
+@dataclass
+class RuleForm:
+    """The general element-wise form ΔW = η·(Σₖ cₖ·Aₖ ⊗ a − c_B·B ⊗ b) (see
+    :mod:`neurotp.circuit.rules`): ``plus`` the terms cₖ·Aₖ, ``plus_pre`` their pre-side
+    signal a (``pre`` or ``trace:NAME``), ``minus_coef``/``minus_post``/``minus_pre`` c_B, B
+    and b. The defaults give (A − p)·x."""
+
+    plus: list[FormTerm] = field(default_factory=list)
+    plus_pre: str = "pre"
+    minus_coef: float = 1.0
+    minus_post: str = "post"
+    minus_pre: str = "pre"
+
+
+@dataclass
 class Rule:
     """A plasticity rule acting on one projection's weights (and optionally the post bias).
 
@@ -91,6 +114,9 @@ class Rule:
     - ``delta``: (T − p)·x with T = ``targets[0]``.
     - ``oja``: Oja's subspace rule p·(x − Wᵀp).
     - ``recirculation`` (Hinton & McClelland 1988): (p̄ − p)·x with p̄ = ``post_trace``.
+    - ``general``: the general element-wise form, spelled out in ``form``
+      (:class:`RuleForm`); the kinds above except Oja's are presets of it
+      (:data:`neurotp.circuit.rules.PRESETS`).
     """
 
     name: str
@@ -104,6 +130,7 @@ class Rule:
     pre_trace: str | None = None
     forward_trace: str | None = None
     post_trace: str | None = None
+    form: RuleForm | None = None
 
 
 @dataclass

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 from neurotp.circuit.activations import ACTIVATIONS
+from neurotp.circuit.rules import RULE_KINDS, check_rule
 from neurotp.circuit.spec import INIT_KINDS, MODELS, ROLES, Circuit
 
-RULE_KINDS: tuple[str, ...] = ("prediction", "reconstruction", "delta", "oja", "recirculation")
+__all__ = ["RULE_KINDS", "CircuitError", "delay_steps", "validate"]
 
 
 class CircuitError(ValueError):
@@ -135,58 +136,18 @@ def validate(c: Circuit) -> Circuit:
             raise CircuitError(
                 f"{w}.tau: dt={dt} ms is too large for tau={t.tau} ms; allowed: dt <= {t.tau} ms"
             )
-    traces = {t.name: t for t in c.traces}
-
-    def need_trace(
-        name: str | None, where: str, population: str, delay: float | None = None
-    ) -> None:
-        if name not in traces:
-            raise CircuitError(
-                f"{where}: unknown trace {name!r}; allowed: {', '.join(traces) or '(none defined)'}"
-            )
-        tr = traces[name]
-        if pops[tr.population].size != pops[population].size:
-            raise CircuitError(
-                f"{where}: size mismatch, trace {name!r} of {tr.population!r} has "
-                f"{pops[tr.population].size} units, {population!r} has {pops[population].size}"
-            )
-        if delay is not None and (tr.population != population or abs(tr.delay - delay) > 1e-12):
-            raise CircuitError(
-                f"{where}: trace {name!r} must follow the presynaptic population {population!r} "
-                f"with the projection's delay {delay} ms "
-                f"(it follows {tr.population!r} at {tr.delay} ms)"
-            )
-
     for i, r in enumerate(c.rules):
         w = f"rules[{i}] ({r.name})"
-        if r.kind not in RULE_KINDS:
-            raise CircuitError(
-                f"{w}.kind: unknown rule {r.kind!r}; allowed: {', '.join(RULE_KINDS)}"
-            )
         if r.projection not in projs:
             raise CircuitError(
                 f"{w}.projection: unknown projection {r.projection!r}; allowed: {', '.join(projs)}"
             )
         pr = projs[r.projection]
-        post = pops[pr.post]
         if r.window is not None and not (0 <= r.window[0] < r.window[1]):
             raise CircuitError(f"{w}.window: {list(r.window)} must satisfy 0 <= start < end (ms)")
         if r.bounds is not None and not (r.bounds[0] < r.bounds[1]):
             raise CircuitError(f"{w}.bounds: {list(r.bounds)} must satisfy low < high")
-        if r.kind in ("prediction", "delta"):
-            if not r.targets:
-                raise CircuitError(
-                    f"{w}.targets: the {r.kind} rule needs at least one target population"
-                )
-            if r.kind == "delta" and len(r.targets) != 1:
-                raise CircuitError(f"{w}.targets: the delta rule takes exactly one target")
-            for k, tt in enumerate(r.targets):
-                need_pop(tt.population, f"{w}.targets[{k}].population")
-                if pops[tt.population].size != post.size:
-                    raise CircuitError(
-                        f"{w}.targets[{k}]: size mismatch, target {tt.population!r} has "
-                        f"{pops[tt.population].size} units, post {post.name!r} has {post.size}"
-                    )
+        check_rule(c, r, w, CircuitError)
         if r.bias:
             # a tie shares weights, not biases: a bias learned on one post population would be
             # missing from the other, and their difference (e.g. G - S) would be offset
@@ -197,16 +158,6 @@ def validate(c: Circuit) -> Circuit:
                     f"{w}.bias: projection {pr.name!r} shares its weights (tie) with projections "
                     f"onto {sorted(sharers - {pr.post})}, which would not share the learned bias "
                     f"of {pr.post!r}; allowed: bias: false on rules of tied weights"
-                )
-        if r.kind == "prediction":
-            need_trace(r.pre_trace, f"{w}.pre_trace", pr.pre, pr.delay)
-        if r.kind == "reconstruction":
-            need_trace(r.forward_trace, f"{w}.forward_trace", pr.post)
-        if r.kind == "recirculation":
-            need_trace(r.post_trace, f"{w}.post_trace", pr.post)
-            if traces[r.post_trace].population != pr.post:  # type: ignore[index]
-                raise CircuitError(
-                    f"{w}.post_trace: must be a trace of the post population {pr.post!r}"
                 )
 
     if proto.present <= 0:

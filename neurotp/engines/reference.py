@@ -20,6 +20,7 @@ import numpy as np
 from neurotp.circuit.activations import ACTIVATION_CODES, activation
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
+from neurotp.circuit.rules import OJA, SRC_PRE, SRC_RATE
 from neurotp.engines.base import RunResult, Engine
 
 _PHI = {code: activation(name) for name, code in ACTIVATION_CODES.items()}
@@ -86,44 +87,37 @@ class ReferenceEngine(Engine):
         return self.state.w[off : off + n].reshape(int(c.proj_post_n[p]), int(c.proj_pre_n[p]))
 
     def _apply_rule(self, k: int, delayed) -> None:
-        c, s = self.comp, self.state
-        p = int(c.rule_proj[k])
+        """Rule k of the table: the general element-wise form (neurotp.circuit.rules) or
+        Oja's subspace rule, then the bounds."""
+        c, s, rt = self.comp, self.state, self.comp.rules
+        p = int(rt.proj[k])
         w = self._matrix(p)
         x = delayed(c.proj_pre_off[p], c.proj_pre_n[p], c.proj_delay[p])
-        post = slice(c.proj_post_off[p], c.proj_post_off[p] + c.proj_post_n[p])
-        y = s.r[post]
-        kind = c.rule_kind[k]
-        eta = c.rule_eta[k]
-        trace = None
-        if c.rule_trace[k] >= 0:
-            i = c.rule_trace[k]
-            trace = s.tr[c.tr_off[i] : c.tr_off[i] + c.tr_n[i]]
-        if kind == 0:  # prediction: sum_k c_k (T_k xbar - p x)
-            dw = np.zeros_like(w)
-            db = np.zeros_like(y)
-            for j in range(c.tgt_ptr[k], c.tgt_ptr[k + 1]):
-                target = s.r[c.tgt_off[j] : c.tgt_off[j] + len(y)]
-                dw += c.tgt_w[j] * (np.outer(target, trace) - np.outer(y, x))
-                db += c.tgt_w[j] * (target - y)
-        elif kind == 1:  # reconstruction: (pbar_f - p_r) x
-            dw = np.outer(trace - y, x)
-            db = trace - y
-        elif kind == 2:  # delta: (T - p) x
-            j = c.tgt_ptr[k]
-            target = s.r[c.tgt_off[j] : c.tgt_off[j] + len(y)]
-            dw = np.outer(target - y, x)
-            db = target - y
-        elif kind == 3:  # oja (subspace): p (x - W^T p)
-            dw = np.outer(y, x - w.T @ y)
-            db = np.zeros_like(y)
-        else:  # recirculation: (pbar - p) x
-            dw = np.outer(trace - y, x)
-            db = trace - y
-        w += eta * dw
-        if c.rule_bias[k]:
-            s.b[post] += eta * db
-        if np.isfinite(c.rule_lo[k]) or np.isfinite(c.rule_hi[k]):
-            np.clip(w, c.rule_lo[k], c.rule_hi[k], out=w)
+        n_post = int(c.proj_post_n[p])
+        post = slice(c.proj_post_off[p], c.proj_post_off[p] + n_post)
+        eta = rt.eta[k]
+        if rt.form[k] == OJA:  # p (x - W^T p)
+            y = s.r[post]
+            w += eta * np.outer(y, x - w.T @ y)
+        else:
+
+            def signal(src: int, off: int, n: int) -> np.ndarray:
+                if src == SRC_PRE:
+                    return x
+                return (s.r if src == SRC_RATE else s.tr)[off : off + n]
+
+            plus = np.zeros(n_post)
+            for q in range(rt.term_ptr[k], rt.term_ptr[k + 1]):
+                plus += rt.term_coef[q] * signal(rt.term_src[q], rt.term_off[q], n_post)
+            minus = rt.neg_coef[k] * signal(rt.neg_src[k], rt.neg_off[k], n_post)
+            n_pre = len(x)
+            a = signal(rt.a_src[k], rt.a_off[k], n_pre)
+            b = signal(rt.b_src[k], rt.b_off[k], n_pre)
+            w += eta * (np.outer(plus, a) - np.outer(minus, b))
+            if rt.bias[k]:
+                s.b[post] += eta * (plus - minus)
+        if np.isfinite(rt.lo[k]) or np.isfinite(rt.hi[k]):
+            np.clip(w, rt.lo[k], rt.hi[k], out=w)
 
     # ---- a drive: a run of presentations--------------------------------------------------------
     def run(
