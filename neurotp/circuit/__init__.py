@@ -12,6 +12,7 @@ from neurotp.circuit.io import (
     save_circuit,
 )
 from neurotp.circuit.protocol import Drive, encode_labels, make_drive
+from neurotp.circuit.rules import PRESETS, RULE_KINDS, RuleTable, rule_form
 from neurotp.circuit.spec import (
     Circuit,
     FormTerm,
@@ -25,7 +26,6 @@ from neurotp.circuit.spec import (
     Trace,
     WeightInit,
 )
-from neurotp.circuit.rules import PRESETS, RULE_KINDS, RuleTable, rule_form
 from neurotp.circuit.validate import CircuitError, validate
 
 __all__ = [

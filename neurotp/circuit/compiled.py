@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurotp.circuit.activations import ACTIVATION_CODES
-from neurotp.circuit.spec import Circuit
 from neurotp.circuit.rules import RULE_KINDS, RuleTable, rule_table
+from neurotp.circuit.spec import Circuit
 from neurotp.circuit.validate import delay_steps, validate
 
 RULE_CODES: dict[str, int] = {k: i for i, k in enumerate(RULE_KINDS)}

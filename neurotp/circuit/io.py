@@ -14,10 +14,10 @@ import yaml
 
 from neurotp.circuit.spec import (
     Circuit,
+    FormTerm,
     Population,
     Projection,
     Protocol,
-    FormTerm,
     Rule,
     RuleForm,
     Spiking,

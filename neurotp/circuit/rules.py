@@ -295,9 +295,7 @@ def check_rule(c: Circuit, r: Rule, where: str, error: type[Exception]) -> None:
     if f is None:
         return
     # the form: presets name their own field in errors, general rules the form's
-    field_of = {
-        f"trace:{getattr(r, n)}": n for n in _TRACE_FIELDS if n in preset.needs
-    }
+    field_of = {f"trace:{getattr(r, n)}": n for n in _TRACE_FIELDS if n in preset.needs}
     signals = [(f"form.plus[{k}].post", t.post, "post") for k, t in enumerate(f.plus)]
     signals += [
         ("form.plus_pre", f.plus_pre, "pre"),
@@ -314,9 +312,7 @@ def check_rule(c: Circuit, r: Rule, where: str, error: type[Exception]) -> None:
             raise error(str(exc)) from None
         if s.kind == "rate":
             if s.name not in pops:
-                raise error(
-                    f"{at}: unknown population {s.name!r}; allowed: {', '.join(pops)}"
-                )
+                raise error(f"{at}: unknown population {s.name!r}; allowed: {', '.join(pops)}")
             if pops[s.name].size != post.size:
                 raise error(
                     f"{at}: size mismatch, {s.name!r} has {pops[s.name].size} units, "

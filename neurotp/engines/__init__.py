@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurotp.engines.base import RunResult, DivergenceError, Engine
+from neurotp.engines.base import DivergenceError, Engine, RunResult
 
 BACKENDS: tuple[str, ...] = ("reference", "numba", "brian2")
 

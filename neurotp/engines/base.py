@@ -1,4 +1,5 @@
-"""What every engine shares: the result of a run of presentations, divergence errors, the engine interface."""
+"""What every engine shares: the result of a run of presentations, divergence errors, the
+engine interface."""
 
 from __future__ import annotations
 

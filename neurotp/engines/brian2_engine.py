@@ -37,7 +37,7 @@ import numpy as np
 
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
-from neurotp.engines.base import RunResult, Engine
+from neurotp.engines.base import Engine, RunResult
 
 try:  # brian2 is an optional extra
     import brian2 as b2

@@ -7,7 +7,7 @@ import numpy as np
 
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
-from neurotp.engines.base import RunResult, Engine
+from neurotp.engines.base import Engine, RunResult
 from neurotp.engines.numba_kernels import OJA, PREDICTION, run_block
 
 

@@ -21,7 +21,7 @@ from neurotp.circuit.activations import ACTIVATION_CODES, activation
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
 from neurotp.circuit.rules import OJA, SRC_PRE, SRC_RATE
-from neurotp.engines.base import RunResult, Engine
+from neurotp.engines.base import Engine, RunResult
 
 _PHI = {code: activation(name) for name, code in ACTIVATION_CODES.items()}
 
