@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from neurotp.circuit.spec import (
     Circuit,
+    FormTerm,
     Population,
     Projection,
     Protocol,
     Rule,
+    RuleForm,
     TargetTerm,
     Trace,
     WeightInit,
 )
 
 
-def random_circuit(seed: int = 0, n: int = 12, dt: float = 0.5, present: float = 50.0) -> Circuit:
+def random_circuit(
+    seed: int = 0, n: int = 12, dt: float = 0.5, present: float = 50.0, general: bool = False
+) -> Circuit:
     """A small circuit exercising every feature: delays, traces, noise, a tied projection, a
-    label population, and every rule kind. Used by the cross-engine tests."""
+    label population, and every rule kind. Used by the cross-engine tests.
+
+    ``general=True`` adds two rules of ``kind: general`` on two more projections (pre-side
+    signals (x̄, x) and (x, x̄), a trace on the post side, bounds that the initial weights lie
+    outside of, windows that close before the presentation ends)."""
     pops = [
         Population("X", n, "linear", role="input"),
         Population("H", n, "tanh", tau=2.0, noise=0.05, bias=0.1),
@@ -75,6 +83,48 @@ def random_circuit(seed: int = 0, n: int = 12, dt: float = 0.5, present: float =
         Rule("oja_GH", "oja", "GH", lr=0.001),
         Rule("recirc_ZQ", "recirculation", "ZQ", lr=0.003, post_trace="Q_bar", bias=True),
     ]
+    if general:
+        projs += [
+            Projection("SZ", "S", "Z", delay=2.0, init=WeightInit("normal", 1.5)),
+            Projection("HQ", "H", "Q", delay=1.0, init=WeightInit("normal", 1.0)),
+        ]
+        traces += [
+            Trace("S_bar_2", "S", tau=3.0, delay=2.0),
+            Trace("H_bar_1", "H", tau=2.0, delay=1.0),
+            Trace("Z_bar", "Z", tau=2.5),
+        ]
+        rules += [
+            Rule(
+                "gen_SZ",
+                "general",
+                "SZ",
+                lr=0.004,
+                window=(5.0, 30.0),
+                bounds=(-0.25, 0.25),
+                bias=True,
+                form=RuleForm(
+                    plus=[FormTerm("trace:Z_bar", 1.0)],
+                    plus_pre="pre",
+                    minus_coef=0.8,
+                    minus_post="post",
+                    minus_pre="trace:S_bar_2",
+                ),
+            ),
+            Rule(
+                "gen_HQ",
+                "general",
+                "HQ",
+                lr=0.006,
+                window=(15.0, 45.0),
+                form=RuleForm(
+                    plus=[FormTerm("post", 0.5), FormTerm("rate:T", 0.5)],
+                    plus_pre="trace:H_bar_1",
+                    minus_coef=1.0,
+                    minus_post="trace:Q_bar",
+                    minus_pre="pre",
+                ),
+            ),
+        ]
     proto = Protocol(
         dt=dt,
         present=present,
