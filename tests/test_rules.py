@@ -177,3 +177,37 @@ def test_general_rule_without_form_and_preset_without_its_trace_are_named():
 def test_form_defaults_are_a_minus_p_times_x():
     f = RuleForm(plus=[FormTerm("trace:H_bar")])
     assert (f.plus_pre, f.minus_coef, f.minus_post, f.minus_pre) == ("pre", 1.0, "post", "pre")
+
+
+def test_temporal_prediction_is_p_minus_its_trace_times_the_pre_trace():
+    """The preset issue 12 needs: ΔW = η (p − p̄) ⊗ x̄, one step, by hand; its fields checked."""
+    d = random_circuit(0).to_dict()
+    d["rules"][5].update(kind="temporal_prediction", pre_trace="X_bar", post_trace="H_bar")
+    d["rules"][5]["projection"] = "XH"
+    d["rules"][5]["bias"] = False
+    c = circuit_from_dict(d)
+    validate(c)
+    comp = compile_circuit(c)
+    k = 5
+    rt = comp.rules
+    assert rt.same_pre[k] and rt.a_src[k] == SRC_TRACE and rt.neg_src[k] == SRC_TRACE
+    eng = ReferenceEngine(comp)
+    s = eng.state
+    rng = np.random.default_rng(2)
+    s.r[:] = rng.uniform(-1, 1, s.r.shape)
+    s.tr[:] = rng.uniform(-1, 1, s.tr.shape)
+    only = np.zeros(len(comp.rule_names), bool)
+    only[k] = True
+
+    def trace(name):
+        i = comp.trace_names.index(name)
+        return s.tr[comp.tr_off[i] : comp.tr_off[i] + comp.tr_n[i]].copy()
+
+    p, p_bar, x_bar = s.r[comp.pop_slice("H")].copy(), trace("H_bar"), trace("X_bar")
+    w0 = comp.proj_matrix(s.w, "XH").copy()
+    eng._step(np.zeros(comp.input_n), None, False, np.zeros(len(comp.noise_idx)), only)
+    want = w0 + rt.eta[k] * np.outer(p - p_bar, x_bar)
+    np.testing.assert_allclose(comp.proj_matrix(s.w, "XH"), want, rtol=0, atol=1e-15)
+    d["rules"][5]["post_trace"] = "S_bar"  # a trace of S, not of the post H
+    with pytest.raises(CircuitError, match=r"post_trace: must be a trace of the post"):
+        validate(circuit_from_dict(d))

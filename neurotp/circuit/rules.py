@@ -125,6 +125,18 @@ PRESETS: dict[str, Preset] = {
         needs=("post_trace",),
         post_trace_of_post=True,
     ),
+    "temporal_prediction": Preset(
+        "section 8 in time: (p − p̄)·x̄, the unit now, after the loops return, against its own "
+        "recent past (its trace), times the presynaptic trace",
+        lambda r: RuleForm(
+            plus=[FormTerm("post")],
+            plus_pre=f"trace:{r.pre_trace}",
+            minus_post=f"trace:{r.post_trace}",
+            minus_pre=f"trace:{r.pre_trace}",
+        ),
+        needs=("pre_trace", "post_trace"),
+        post_trace_of_post=True,
+    ),
     "general": Preset("the general form, spelled out in `form`", lambda r: r.form, ("form",)),
 }
 
