@@ -1,6 +1,6 @@
 """Stimulus protocols: what the circuit sees, presentation by presentation.
 
-A :class:`Drive` is everything external an engine needs for a block of presentations: the
+A :class:`Drive` is everything external an engine needs for a run of presentations: the
 stimulus (already corrupted), the label values and whether they are clamped, whether rules
 learn, and the population noise, drawn once here so that every engine sees the same numbers.
 """
