@@ -5,7 +5,7 @@ equivalent) and for ``random_circuit()``, one simulated second of training (labe
 where the circuit has a label population), then a short test block (labels free, learning
 off), on the reference engine (small circuits only), Numba and Brian2 (numpy target). The
 rates, ring buffer, traces, weights, biases and readout means must agree: reference vs Numba
-to 1e-9, Brian2 vs Numba to 1e-6 (DESIGN.md §5).
+to 1e-9, Brian2 vs Numba to 1e-6 (docs/design.md §5).
 """
 
 from __future__ import annotations
