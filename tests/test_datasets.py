@@ -76,11 +76,12 @@ def test_search_order(tmp_path, monkeypatch):
     assert dirs[-1] == tmp_path / "system" / "fashion-mnist"
 
 
-def test_missing_lists_every_place(tmp_path):
+def test_missing_lists_every_place(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROTP_DATA", str(tmp_path / "env"))
     with pytest.raises(DataNotFoundError) as info:
-        load_dataset("fashion-mnist", root=tmp_path / "r")
+        load_dataset("fashion-mnist")
     msg = str(info.value)
-    assert str(tmp_path / "r") in msg
+    assert str(tmp_path / "env" / "fashion-mnist") in msg
     assert str(tmp_path / "cache" / "neurotp" / "fashion-mnist") in msg
     assert str(tmp_path / "system" / "fashion-mnist") in msg
     assert "neurotp data download fashion-mnist" in msg
@@ -127,3 +128,46 @@ def test_real_fashion_mnist_if_installed(monkeypatch):
     assert d.x_train.shape == (500, 784) and d.image_shape == (28, 28)
     assert d.x_test.shape == (200, 784)
     assert set(np.unique(d.y_train)) <= set(range(10))
+
+
+# --- --data-dir: the folder given is the only one looked in ---------------------------------
+def test_data_dir_missing_is_an_error_not_a_fallback(tmp_path):
+    _write_fake(tmp_path / "system" / "mnist")  # a copy that used to be picked up silently
+    assert load_dataset("mnist").x_train.shape[0] == 12
+    with pytest.raises(DataNotFoundError) as info:
+        load_dataset("mnist", root=tmp_path / "nope")
+    msg = str(info.value)
+    assert f"data folder {tmp_path / 'nope'} does not exist" in msg
+    assert "train-images-idx3-ubyte" in msg
+    assert isinstance(info.value, ValueError)  # the CLI prints ValueErrors as one line
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataNotFoundError, match="is not a folder"):
+        load_dataset("mnist", root=tmp_path / "file")
+
+
+def test_data_dir_incomplete_names_folder_and_missing_files(tmp_path):
+    _write_fake(tmp_path / "system" / "mnist")
+    _write_fake(tmp_path / "mine")
+    (tmp_path / "mine" / "t10k-labels-idx1-ubyte.gz").unlink()
+    (tmp_path / "mine" / "train-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DataNotFoundError) as info:
+        load_dataset("mnist", root=tmp_path / "mine")
+    msg = str(info.value)
+    assert f"data folder {tmp_path / 'mine'} is incomplete" in msg
+    assert "missing: train-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]" in msg
+    assert "found 2 of 4" in msg
+    assert str(tmp_path / "system") not in msg
+
+
+def test_data_dir_as_parent_names_the_data_set_folder(tmp_path):
+    _write_fake(tmp_path / "root" / "mnist")
+    (tmp_path / "root" / "mnist" / "t10k-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DataNotFoundError, match=r"mnist is incomplete; missing: t10k-images"):
+        load_dataset("mnist", root=tmp_path / "root")
+
+
+def test_class_counts_come_from_the_circuit_table():
+    from neurotp.circuit.validate import DATASET_CLASSES
+
+    assert set(DATASET_CLASSES) == set(DATASET_NAMES)
+    assert load_dataset("digits").n_classes == DATASET_CLASSES["digits"]

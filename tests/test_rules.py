@@ -153,7 +153,7 @@ def general_dict(**form):
         ({"plus": [{"post": "rate:Ghost"}]}, ["unknown population 'Ghost'"]),
         ({"minus_pre": "trace:H_bar"}, ["form.minus_pre", "must follow the presynaptic"]),
         ({"plus_pre": "post"}, ["form.plus_pre", "unknown pre-side signal 'post'"]),
-        ({"minus_post": 3}, ["form.minus_post", "is not a string"]),
+        ({"minus_post": 3}, ["form.minus_post", "allowed: a string"]),
     ],
 )
 def test_a_bad_general_form_names_its_field(form, fragments):

@@ -1,5 +1,6 @@
 """Every validation error names the bad field and what is allowed."""
 
+import numpy as np
 import pytest
 
 from neurotp.circuit import CircuitError, CircuitFormatError, circuit_from_dict, validate
@@ -140,3 +141,211 @@ def test_spiking_parameters_must_be_positive():
     c.spiking.tau_syn = -1.0
     with pytest.raises(CircuitError, match=r"spiking.tau_syn"):
         validate(c)
+
+
+# --- types and finiteness: one generic pass over every field of spec.py ----------------------
+def _set(d: dict, path: str, value) -> dict:
+    """Set ``a.1.b`` (list items by index) in circuit data ``d``."""
+    node = d
+    keys = path.split(".")
+    for k in keys[:-1]:
+        node = node[int(k)] if isinstance(node, list) else node[k]
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return d
+
+
+NAN, INF = float("nan"), float("inf")
+
+WRONG_TYPES = [
+    (
+        "populations.1.tau",
+        "fast",
+        "populations[1] (H).tau: 'fast' is a string; allowed: a finite number",
+    ),
+    ("protocol.dt", "1ms", "protocol.dt: '1ms' is a string; allowed: a finite number"),
+    ("rules.0.lr", "0.02", "rules[0] (pred_XH).lr: '0.02' is a string; allowed: a finite number"),
+    ("protocol.epochs", "three", "protocol.epochs: 'three' is a string; allowed: an integer"),
+    ("protocol.epochs", 2.0, "protocol.epochs: 2.0 is a number; allowed: an integer"),
+    ("projections.1.delay", NAN, "projections[1] (HY).delay: nan is not finite"),
+    ("protocol.present", INF, "protocol.present: inf is not finite; allowed: a finite number"),
+    ("seed", 1.5, "seed: 1.5 is a number; allowed: an integer"),
+    ("seed", "0", "seed: '0' is a string; allowed: an integer"),
+    (
+        "rules.0.bias",
+        "false",
+        "rules[0] (pred_XH).bias: 'false' is a string; allowed: true or false",
+    ),
+    ("rules.0.bias", 0, "rules[0] (pred_XH).bias: 0 is an integer; allowed: true or false"),
+    ("populations.1.size", True, "populations[1] (H).size: True is a boolean; allowed: an integer"),
+    ("populations.1.name", 5, "populations[1].name: 5 is an integer; allowed: a string"),
+    ("populations.1.tau", INF, "populations[1] (H).tau: inf is not finite"),
+    ("populations.1.noise", INF, "populations[1] (H).noise: inf is not finite"),
+    ("populations.1.bias", 10**400, "populations[1] (H).bias"),
+    ("projections.0.init.scale", "big", "projections[0] (XH).init.scale: 'big' is a string"),
+    ("projections.0.init.fan_in", "yes", "projections[0] (XH).init.fan_in"),
+    ("projections.6.tie", 3, "projections[6] (YS).tie: 3 is an integer; allowed: a string or null"),
+    ("traces.0.tau", None, "traces[0] (X_bar).tau: None is null; allowed: a finite number"),
+    ("rules.0.targets.0.weight", "x", "rules[0] (pred_XH).targets[0].weight: 'x' is a string"),
+    ("rules.0.window", [10.0, NAN], "rules[0] (pred_XH).window[1]: nan is not finite"),
+    ("rules.0.window", [10.0, INF], "rules[0] (pred_XH).window[1]: inf is not finite"),
+    (
+        "rules.1.bounds",
+        [NAN, 1.0],
+        "rules[1] (pred_HY).bounds[0]: nan is not finite; "
+        "allowed: a list of 2 numbers (inf allowed) or null",
+    ),
+    ("protocol.readout_window", ["a", 50.0], "protocol.readout_window[0]: 'a' is a string"),
+    ("protocol.label", 3, "protocol.label: 3 is an integer; allowed: a string or null"),
+    ("protocol.n_train", 2.5, "protocol.n_train: 2.5 is a number; allowed: an integer or null"),
+    ("protocol.input_noise", "0.1", "protocol.input_noise: '0.1' is a string"),
+    ("protocol.label_on", NAN, "protocol.label_on: nan is not finite"),
+    ("protocol.lr_decay", INF, "protocol.lr_decay: inf is not finite"),
+    ("protocol.dataset", None, "protocol.dataset: None is null; allowed: a string"),
+    ("spiking.tau_m", "50ms", "spiking.tau_m: '50ms' is a string"),
+    ("description", 7, "description: 7 is an integer; allowed: a string"),
+    ("name", ["x"], "name: ['x'] is a list of 1; allowed: a string"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"), WRONG_TYPES, ids=[w[0] + "=" + repr(w[1]) for w in WRONG_TYPES]
+)
+def test_wrong_type_or_non_finite_is_named(path, value, message):
+    check(_set(base(), path, value), message)
+
+
+def test_infinite_bounds_are_allowed():
+    d = _set(base(), "rules.1.bounds", [-INF, INF])
+    validate(circuit_from_dict(d))
+    d = _set(base(), "rules.1.bounds", [-INF, 1.0])
+    validate(circuit_from_dict(d))
+
+
+def test_ints_are_fine_for_floats():
+    d = _set(base(), "populations.1.tau", 2)
+    d = _set(d, "rules.0.window", [10, 50])
+    validate(circuit_from_dict(d))
+
+
+def test_circuits_built_in_python_are_type_checked():
+    c = random_circuit(0)
+    c.populations[1].tau = "fast"
+    with pytest.raises(CircuitError, match=r"populations\[1\] \(H\)\.tau: 'fast' is a string"):
+        validate(c)
+    c = random_circuit(0)
+    c.rules[0].bias = "false"  # would be read as true
+    with pytest.raises(CircuitError, match=r"rules\[0\] \(pred_XH\)\.bias"):
+        validate(c)
+    c = random_circuit(0)
+    c.populations[1].size = np.int64(12)
+    with pytest.raises(CircuitError, match=r"size: .* is a numpy.int64; allowed: an integer"):
+        validate(c)
+    c = random_circuit(0)
+    c.projections[0].init = {"kind": "normal"}
+    with pytest.raises(CircuitError, match=r"projections\[0\] \(XH\)\.init: .* is a mapping"):
+        validate(c)
+    c = random_circuit(0)
+    c.rules = [c.rules[0], "oja"]
+    with pytest.raises(CircuitError, match=r"rules\[1\]: 'oja' is a string; allowed: a Rule"):
+        validate(c)
+
+
+def test_every_spec_annotation_is_understood():
+    """A new field type in spec.py must be taught to the generic check (it raises TypeError)."""
+    import dataclasses
+
+    from neurotp.circuit import spec
+    from neurotp.circuit.validate import _hints, describe
+
+    classes = [v for v in vars(spec).values() if dataclasses.is_dataclass(v)]
+    assert len(classes) == 11  # with FormTerm and RuleForm (the general rule form)
+    for cls in classes:
+        for name, hint in _hints(cls).items():
+            assert describe(hint), (cls, name)
+
+
+# --- values accepted silently before ----------------------------------------------------------
+def test_negative_seed():
+    check(_set(base(), "seed", -1), "seed: -1 is negative; allowed: an integer >= 0")
+
+
+def test_negative_input_noise():
+    check(
+        _set(base(), "protocol.input_noise", -0.1),
+        "protocol.input_noise: -0.1 is negative; allowed: a number >= 0",
+    )
+
+
+@pytest.mark.parametrize("key", ["epochs", "n_train", "n_test"])
+@pytest.mark.parametrize("value", [0, -3])
+def test_counts_must_be_positive(key, value):
+    check(_set(base(), f"protocol.{key}", value), f"protocol.{key}: {value} must be >= 1")
+
+
+def test_rule_window_past_present():
+    # random_circuit: present 50 ms, dt 0.5 ms
+    check(
+        _set(base(), "rules.0.window", [10.0, 60.0]),
+        "rules[0] (pred_XH).window: [10.0, 60.0] must lie inside the presentation",
+        "0 <= start < end <= present=50.0 ms",
+    )
+
+
+def test_rule_window_off_the_dt_grid():
+    check(
+        _set(base(), "rules.0.window", [10.25, 50.0]),
+        "rules[0] (pred_XH).window: 10.25 ms is not a multiple of dt=0.5 ms",
+    )
+
+
+def test_readout_window_off_grid_or_past_present():
+    check(
+        _set(base(), "protocol.readout_window", [40.2, 50.0]),
+        "protocol.readout_window: 40.2 ms is not a multiple of dt=0.5 ms",
+    )
+    check(
+        _set(base(), "protocol.readout_window", [40.0, 55.0]),
+        "protocol.readout_window: [40.0, 55.0] must lie inside the presentation",
+    )
+
+
+def test_label_population_smaller_than_the_classes():
+    from neurotp.circuit.library import tp_circuit
+    from neurotp.circuit.validate import DATASET_CLASSES, check_dataset
+
+    assert DATASET_CLASSES == {"digits": 10, "fashion-mnist": 10, "mnist": 10}
+    c = tp_circuit((64, 16, 5))  # L has 5 units, digits has 10 classes
+    validate(c)
+    with pytest.raises(
+        CircuitError,
+        match=r"protocol.label: population 'L' has 5 units but "
+        r"'digits' has 10 classes; allowed: size >= 10",
+    ):
+        check_dataset(c)
+    check_dataset(tp_circuit((64, 16, 10)))
+    c = tp_circuit((64, 16, 10))
+    c.protocol.dataset = "cifar"
+    with pytest.raises(
+        CircuitError,
+        match="protocol.dataset: unknown data set 'cifar'; allowed: digits, fashion-mnist, mnist",
+    ):
+        check_dataset(c)
+
+
+def test_labels_beyond_the_label_population_are_named_not_index_error():
+    from neurotp.circuit import compile_circuit, make_drive
+
+    comp = compile_circuit(random_circuit(0))  # L has 6 units
+    x = np.zeros((3, comp.input_n))
+    rng = np.random.default_rng(0)
+    make_drive(comp, x, np.array([0, 5, 2]), rng, train=True)
+    with pytest.raises(
+        CircuitError,
+        match=r"protocol.label: population 'L' has 6 units but "
+        r"the labels run from 0 to 9",
+    ):
+        make_drive(comp, x, np.array([0, 9, 2]), rng, train=True)

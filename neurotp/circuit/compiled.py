@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurotp.circuit.activations import ACTIVATION_CODES
+from neurotp.circuit.memory import check_memory
 from neurotp.circuit.rules import RULE_KINDS, RuleTable, rule_table
 from neurotp.circuit.spec import Circuit
 from neurotp.circuit.validate import delay_steps, validate
@@ -168,6 +169,7 @@ class Compiled:
 def compile_circuit(c: Circuit) -> Compiled:
     """Validate ``c`` and flatten it (see :class:`Compiled`)."""
     validate(c)
+    check_memory(c)
     dt = c.protocol.dt
     pops = c.populations
     names = [p.name for p in pops]

@@ -31,6 +31,40 @@ class CircuitFormatError(ValueError):
     """A circuit file or dict has a field that is missing, unknown or of the wrong type."""
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a mapping that repeats a key (PyYAML keeps the last one
+    silently). Merge keys (``<<``) may still be overridden."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise CircuitFormatError(
+                            f"{_source(key_node.start_mark)}line {line}: duplicate key {key!r} "
+                            f"(first at line {seen[key]}); allowed: each key once per mapping"
+                        )
+                    seen[key] = line
+                except TypeError:  # an unhashable key: PyYAML reports it below
+                    continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def _source(mark: Any) -> str:
+    name = getattr(mark, "name", "")
+    return f"{name}: " if name and not name.startswith("<") else ""
+
+
+def yaml_load(stream: Any) -> Any:
+    """``yaml.safe_load`` that refuses duplicate keys (:class:`UniqueKeyLoader`)."""
+    return yaml.load(stream, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _fields(cls: type) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
@@ -51,7 +85,12 @@ def _build(cls: type, data: Any, where: str, nested: dict[str, Any] | None = Non
         elif key in ("window", "bounds", "readout_window") and value is not None:
             if not (isinstance(value, (list, tuple)) and len(value) == 2):
                 raise CircuitFormatError(f"{where}.{key}: expected [low, high], got {value!r}")
-            kwargs[key] = (float(value[0]), float(value[1]))
+            # numbers become floats (one plain form for hashing); anything else is left for
+            # validate's type check, which names the field
+            kwargs[key] = tuple(
+                float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                for v in value
+            )
         else:
             kwargs[key] = value
     try:
@@ -101,17 +140,30 @@ def circuit_from_dict(data: dict[str, Any]) -> Circuit:
     )
 
 
-def load_circuit(path: str | os.PathLike, overrides: list[str] | None = None) -> Circuit:
-    """Read a circuit YAML file (safe loader), apply ``field=value`` overrides, validate it."""
-    from neurotp.circuit.validate import validate
+def load_circuit(
+    path: str | os.PathLike, overrides: list[str] | None = None, *, check_data: bool = True
+) -> Circuit:
+    """Read a circuit YAML file (safe loader, duplicate keys refused), apply ``field=value``
+    overrides, validate it.
+
+    A circuit file runs on its ``protocol.dataset``, so by default it must also fit that data
+    set (:func:`~neurotp.circuit.validate.check_dataset`: a label unit per class);
+    ``check_data=False`` skips that for circuits meant for other data.
+    """
+    from neurotp.circuit.validate import check_dataset, validate
 
     with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        try:
+            data = yaml_load(fh)
+        except yaml.YAMLError as exc:
+            raise CircuitFormatError(f"{path}: not a valid YAML file: {exc}") from exc
     if not isinstance(data, dict):
         raise CircuitFormatError(f"{path}: a circuit file must hold a mapping at the top")
     data = apply_overrides(data, overrides or [])
     circuit = circuit_from_dict(data)
     validate(circuit)
+    if check_data:
+        check_dataset(circuit)
     return circuit
 
 
@@ -142,7 +194,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if "=" not in item:
             raise CircuitFormatError(f"--set {item!r}: expected field=value")
         path, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        try:
+            value = yaml_load(raw)
+        except yaml.YAMLError as exc:
+            raise CircuitFormatError(f"--set {item!r}: the value is not valid YAML: {exc}") from exc
         keys = path.strip().split(".")
         node: Any = data
         for depth, key in enumerate(keys):

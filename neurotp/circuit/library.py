@@ -62,7 +62,7 @@ def random_circuit(
             "prediction",
             "XH",
             lr=0.01,
-            window=(10.0, 50.0),
+            window=(10.0, min(50.0, present)),  # a window ends by present
             bias=True,
             targets=[TargetTerm("S", 0.7), TargetTerm("G", 0.3)],
             pre_trace="X_bar",
@@ -78,7 +78,12 @@ def random_circuit(
         ),
         Rule("rec_TS", "reconstruction", "TS", lr=0.01, forward_trace="H_bar", bias=True),
         Rule(
-            "delta_HG", "delta", "HG", lr=0.005, targets=[TargetTerm("H", 1.0)], window=(5.0, 40.0)
+            "delta_HG",
+            "delta",
+            "HG",
+            lr=0.005,
+            targets=[TargetTerm("H", 1.0)],
+            window=(5.0, min(40.0, present)),
         ),
         Rule("oja_GH", "oja", "GH", lr=0.001),
         Rule("recirc_ZQ", "recirculation", "ZQ", lr=0.003, post_trace="Q_bar", bias=True),

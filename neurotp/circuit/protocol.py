@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurotp.circuit.compiled import Compiled
+from neurotp.circuit.validate import CircuitError
 
 
 @dataclass
@@ -58,6 +59,15 @@ def make_drive(
         x = x + proto.input_noise * rng.standard_normal(x.shape)
     labels = None
     if y is not None and comp.label_n > 0:
+        y = np.asarray(y)
+        if len(y) != len(x):
+            raise ValueError(f"labels: {len(y)} labels for {len(x)} stimuli; expected one each")
+        if len(y) and (y.min() < 0 or y.max() >= comp.label_n):
+            raise CircuitError(
+                f"protocol.label: population {proto.label!r} has {comp.label_n} units but the "
+                f"labels run from {y.min()} to {y.max()}; allowed: a label population with a "
+                "unit per class (size >= number of classes)"
+            )
         labels = encode_labels(y, comp.label_n, proto.label_on, proto.label_off)
     n_steps = len(x) * comp.steps_per_presentation
     noise = rng.standard_normal((n_steps, len(comp.noise_idx)))

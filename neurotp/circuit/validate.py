@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import types
+import typing
+from typing import Any
 
 from neurotp.circuit.activations import ACTIVATIONS
 from neurotp.circuit.rules import RULE_KINDS, check_rule
 from neurotp.circuit.spec import INIT_KINDS, MODELS, ROLES, Circuit
 
 __all__ = ["RULE_KINDS", "CircuitError", "delay_steps", "validate"]
+
+# Classes per data set (``protocol.dataset``), read here so that the circuit package never
+# imports :mod:`neurotp.data` (which takes its own count from this table).
+DATASET_CLASSES: dict[str, int] = {"digits": 10, "fashion-mnist": 10, "mnist": 10}
+
+# (dataclass, field) whose numbers may be +-inf; every other number must be finite.
+INF_ALLOWED: frozenset[tuple[str, str]] = frozenset({("Rule", "bounds")})
 
 
 class CircuitError(ValueError):
@@ -23,6 +34,8 @@ def delay_steps(delay: float, dt: float, where: str) -> int:
             f"allowed: 0 or a positive multiple of dt={dt} ms"
         )
     steps = delay / dt
+    if not math.isfinite(steps):
+        raise CircuitError(f"{where}: {delay} ms is too many steps of dt={dt} ms to count")
     if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
         raise CircuitError(
             f"{where}: delay {delay} ms is not a multiple of dt={dt} ms; "
@@ -40,11 +53,17 @@ def _unique(names: list[str], where: str) -> None:
 
 
 def validate(c: Circuit) -> Circuit:
-    """Check a circuit; return it unchanged or raise :class:`CircuitError`."""
+    """Check a circuit; return it unchanged or raise :class:`CircuitError`.
+
+    First every field's type and finiteness (:func:`check_types`), then what the values mean.
+    """
+    check_types(c)
     proto = c.protocol
     dt = proto.dt
-    if not (dt > 0 and math.isfinite(dt)):
-        raise CircuitError(f"protocol.dt: {dt} is not a positive number of ms")
+    if not dt > 0:
+        raise CircuitError(f"protocol.dt: {dt} is not a positive number of ms; allowed: dt > 0")
+    if c.seed < 0:
+        raise CircuitError(f"seed: {c.seed} is negative; allowed: an integer >= 0")
     for key in ("max_rate", "tau_syn", "tau_m"):
         v = getattr(c.spiking, key)
         if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
@@ -166,6 +185,16 @@ def validate(c: Circuit) -> Circuit:
         delay_steps(getattr(proto, key), dt, f"protocol.{key}")
     if not 0 < proto.lr_decay <= 1:
         raise CircuitError(f"protocol.lr_decay: {proto.lr_decay} must lie in (0, 1]")
+    if proto.input_noise < 0:
+        raise CircuitError(
+            f"protocol.input_noise: {proto.input_noise} is negative; allowed: a number >= 0"
+        )
+    for key in ("epochs", "n_train", "n_test"):
+        v = getattr(proto, key)
+        if v is not None and v < 1:
+            extra = "" if key == "epochs" else " or null (all examples)"
+            raise CircuitError(f"protocol.{key}: {v} must be >= 1; allowed: an integer >= 1{extra}")
+    _check_windows(c)
     need_pop(proto.input, "protocol.input")
     if pops[proto.input].role != "input":
         raise CircuitError(f"protocol.input: population {proto.input!r} must have role 'input'")
@@ -215,3 +244,215 @@ def _check_zero_delay_loops(c: Circuit) -> None:
         if state.get(name) is None:
             stack = [(name, "")]
             visit(name)
+
+
+# --- windows and data set ------------------------------------------------------------------
+def _grid_steps(value: float, dt: float, where: str) -> int:
+    """``value`` ms in whole steps of dt; rejects values off the dt grid."""
+    steps = value / dt
+    if not math.isfinite(steps):
+        raise CircuitError(f"{where}: {value} ms is too many steps of dt={dt} ms to count")
+    if abs(steps - round(steps)) > 1e-9 * max(1.0, abs(steps)):
+        raise CircuitError(
+            f"{where}: {value} ms is not a multiple of dt={dt} ms; allowed: k*dt for integer k"
+        )
+    return int(round(steps))
+
+
+def _check_window(window: tuple[float, float], c: Circuit, where: str) -> None:
+    proto = c.protocol
+    lo, hi = (_grid_steps(v, proto.dt, where) for v in window)
+    present = delay_steps(proto.present, proto.dt, "protocol.present")
+    if not 0 <= lo < hi <= present:
+        raise CircuitError(
+            f"{where}: {list(window)} must lie inside the presentation; allowed: "
+            f"0 <= start < end <= present={proto.present} ms"
+        )
+
+
+def _check_windows(c: Circuit) -> None:
+    """Rule windows and the readout window: on the dt grid and inside [0, present]."""
+    for i, r in enumerate(c.rules):
+        if r.window is not None:
+            _check_window(r.window, c, f"rules[{i}] ({r.name}).window")
+    if c.protocol.readout_window is not None:
+        _check_window(c.protocol.readout_window, c, "protocol.readout_window")
+
+
+def check_dataset(c: Circuit) -> None:
+    """The circuit fits the data set it names: ``protocol.dataset`` is known and the label
+    population has a unit per class (:data:`DATASET_CLASSES`).
+
+    Not part of :func:`validate`: circuits built in Python may run on other data (the tests'
+    ``random_circuit``); :func:`neurotp.circuit.io.load_circuit` calls it, since a circuit
+    file runs on its ``protocol.dataset``, and :func:`neurotp.circuit.protocol.make_drive`
+    checks the labels actually presented.
+    """
+    proto = c.protocol
+    if proto.dataset not in DATASET_CLASSES:
+        raise CircuitError(
+            f"protocol.dataset: unknown data set {proto.dataset!r}; "
+            f"allowed: {', '.join(DATASET_CLASSES)}"
+        )
+    n_classes = DATASET_CLASSES[proto.dataset]
+    if proto.label is None:
+        return
+    for p in c.populations:
+        if p.name == proto.label and p.size < n_classes:
+            raise CircuitError(
+                f"protocol.label: population {p.name!r} has {p.size} units but "
+                f"{proto.dataset!r} has {n_classes} classes; allowed: size >= {n_classes}"
+            )
+
+
+# --- types ---------------------------------------------------------------------------------
+def check_types(c: Circuit) -> None:
+    """Check every field of ``c`` and its nested dataclasses against its annotation.
+
+    int (not bool), float (an int is fine; finite unless listed in :data:`INF_ALLOWED`),
+    bool (``True``/``False`` only: no strings, no ints), str, ``X | None``,
+    ``tuple[float, float]`` (a tuple or list of two numbers), nested dataclasses and lists of
+    them. The error names the field's full path (``populations[1] (H).tau``), the value and
+    what is allowed.
+    """
+    if not isinstance(c, Circuit):
+        raise CircuitError(f"circuit: expected a Circuit, got {type(c).__name__}")
+    _check_dataclass(c, "")
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _label(obj: Any, where: str) -> str:
+    name = getattr(obj, "name", None)
+    return f"{where} ({name})" if isinstance(name, str) else where
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _check_dataclass(obj: Any, where: str) -> None:
+    cls = type(obj)
+    for f in dataclasses.fields(cls):
+        inf = (cls.__name__, f.name) in INF_ALLOWED
+        _check_value(getattr(obj, f.name), _hints(cls)[f.name], _join(where, f.name), inf)
+
+
+def _is_optional(hint: Any) -> Any:
+    """``X`` for ``X | None`` / ``Optional[X]``, else None."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(hint)) == 2:
+            return args[0]
+    return None
+
+
+def describe(hint: Any, inf: bool = False) -> str:
+    """What a field of annotation ``hint`` allows, in words."""
+    inner = _is_optional(hint)
+    if inner is not None:
+        return f"{describe(inner, inf)} or null"
+    if hint is bool:
+        return "true or false (unquoted)"
+    if hint is int:
+        return "an integer"
+    if hint is float:
+        return "a number (inf allowed)" if inf else "a finite number"
+    if hint is str:
+        return "a string"
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple:
+        what = "numbers (inf allowed)" if inf else "finite numbers"
+        return f"a list of {len(args)} {what}"
+    if origin is list:
+        return f"a list of {args[0].__name__} entries"
+    if dataclasses.is_dataclass(hint):
+        return f"a mapping of {hint.__name__} fields"
+    raise TypeError(f"check_types: unsupported annotation {hint!r}")  # a spec.py change
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int):
+        return "an integer" if abs(v) < 2**1000 else "an integer too large for a float"
+    if isinstance(v, float):
+        return "not finite" if not math.isfinite(v) else "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, (list, tuple)):
+        return f"a list of {len(v)}"
+    if isinstance(v, dict):
+        return "a mapping"
+    return f"a {type(v).__module__}.{type(v).__qualname__}"
+
+
+def _wrong(v: Any, shown: Any, where: str, inf: bool) -> CircuitError:
+    return CircuitError(f"{where}: {v!r} is {_kind(v)}; allowed: {describe(shown, inf)}")
+
+
+def _number_ok(v: Any, inf: bool) -> bool:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        x = float(v)  # a huge int overflows here
+    except OverflowError:
+        return False
+    return not math.isnan(x) and (inf or math.isfinite(x))
+
+
+def _check_value(v: Any, hint: Any, where: str, inf: bool, shown: Any = None) -> None:
+    """Raise :class:`CircuitError` unless ``v`` fits ``hint``; messages describe ``shown``
+    (the field's whole annotation, ``X | None`` included)."""
+    shown = hint if shown is None else shown
+    inner = _is_optional(hint)
+    if inner is not None:
+        if v is not None:
+            _check_value(v, inner, where, inf, shown)
+        return
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is bool:
+        ok = isinstance(v, bool)
+    elif hint is int:
+        ok = isinstance(v, int) and not isinstance(v, bool)
+    elif hint is float:
+        ok = _number_ok(v, inf)
+    elif hint is str:
+        ok = isinstance(v, str)
+    elif origin is tuple:
+        ok = isinstance(v, (tuple, list)) and len(v) == len(args)
+        if ok:
+            for k, (item, sub) in enumerate(zip(v, args, strict=True)):
+                if sub is not float:
+                    raise TypeError(f"check_types: unsupported annotation {hint!r} at {where}")
+                if not _number_ok(item, inf):
+                    raise CircuitError(
+                        f"{where}[{k}]: {item!r} is {_kind(item)}; allowed: {describe(shown, inf)}"
+                    )
+    elif origin is list:
+        ok = isinstance(v, (list, tuple))
+        if ok:
+            (cls,) = args
+            for k, item in enumerate(v):
+                w = f"{where}[{k}]"
+                if not isinstance(item, cls):
+                    raise CircuitError(f"{w}: {item!r} is {_kind(item)}; allowed: a {cls.__name__}")
+                _check_dataclass(item, _label(item, w))
+    elif dataclasses.is_dataclass(hint):
+        ok = isinstance(v, hint)
+        if ok:
+            _check_dataclass(v, where)
+    else:
+        raise TypeError(f"check_types: unsupported annotation {hint!r} at {where}")
+    if not ok:
+        raise _wrong(v, shown, where, inf)

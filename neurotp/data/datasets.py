@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from neurotp.circuit.validate import DATASET_CLASSES
 from neurotp.data.idx import read_idx
 
 DATASET_NAMES: tuple[str, ...] = ("digits", "fashion-mnist", "mnist")
+assert set(DATASET_NAMES) == set(DATASET_CLASSES), "keep DATASET_CLASSES in step"
 IDX_DATASETS: tuple[str, ...] = ("fashion-mnist", "mnist")
 
 # Logical part -> file stem; ``.gz`` or raw files are both accepted.
@@ -29,8 +31,10 @@ IDX_FILES: dict[str, str] = {
 SYSTEM_DATA_DIR = Path("/usr/share/datasets")
 
 
-class DataNotFoundError(FileNotFoundError):
-    """A data set's files were not found in any searched folder."""
+class DataNotFoundError(FileNotFoundError, ValueError):
+    """A data set's files were not found in any searched folder (or not in the one given).
+
+    Also a ``ValueError``: like every other user mistake, the CLI prints it as one line."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,13 @@ def find_idx_files(name: str, root: str | os.PathLike | None = None) -> dict[str
     """Locate the four IDX files of ``name``: the first folder holding all four wins.
 
     Raises :class:`DataNotFoundError` listing every folder tried and how to get the data.
+    An explicit ``root`` (``--data-dir``) is the only place looked in: when neither ``root``
+    nor ``root/<name>`` holds all four files the error names the folder and the missing
+    files (no silent fallback to another copy).
     """
     _check_name(name, IDX_DATASETS)
+    if root is not None:
+        return _find_in_root(name, Path(root))
     tried: list[str] = []
     for folder in search_dirs(name, root):
         found = {part: _find_file(folder, stem) for part, stem in IDX_FILES.items()}
@@ -103,6 +112,32 @@ def find_idx_files(name: str, root: str | os.PathLike | None = None) -> dict[str
     raise DataNotFoundError(
         f"{name}: IDX files not found. Looked in:\n" + "\n".join(tried) + f"\nTo get them, {hint}"
         " (or pass root=DIR / --data-dir DIR, or set NEUROTP_DATA=DIR)."
+    )
+
+
+def _find_in_root(name: str, root: Path) -> dict[str, Path]:
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise DataNotFoundError(
+            f"{name}: data folder {root} {what}; pass the folder holding the four IDX files "
+            f"({', '.join(IDX_FILES.values())}, each raw or .gz) or its parent holding {name}/"
+        )
+    best: tuple[Path, list[str]] | None = None
+    for folder in (root, root / name):
+        found = {part: _find_file(folder, stem) for part, stem in IDX_FILES.items()}
+        if all(found.values()):
+            return {k: v for k, v in found.items() if v is not None}
+        missing = [IDX_FILES[k] for k, v in found.items() if v is None]
+        if folder.is_dir() and (best is None or len(missing) < len(best[1])):
+            best = (folder, missing)
+    assert best is not None  # root is a folder
+    folder, missing = best
+    hint = f"`neurotp data download {name} --dir {root}`"
+    raise DataNotFoundError(
+        f"{name}: data folder {folder} is incomplete; missing: "
+        + ", ".join(f"{m}[.gz]" for m in missing)
+        + f" (found {4 - len(missing)} of 4). Get them with {hint}, or leave out --data-dir "
+        "to search the default places"
     )
 
 
@@ -197,7 +232,7 @@ def load_dataset(
     rng = np.random.default_rng(seed)
     x_tr, y_tr = _subset(x_tr, y_tr, n_train, rng)
     x_te, y_te = _subset(x_te, y_te, n_test, rng)
-    n_classes = 10  # digits 0-9, MNIST digits, Fashion-MNIST's ten garment classes
+    n_classes = DATASET_CLASSES[name]  # digits 0-9, MNIST digits, Fashion-MNIST's garments
     return Dataset(
         name=name,
         x_train=np.ascontiguousarray(x_tr, dtype=np.float32),
