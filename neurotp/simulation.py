@@ -79,7 +79,7 @@ class _CompilingBar:
             done = self.bar.n + n
             self.bar.set_postfix_str("")
             self.bar.reset(total=self.bar.total)
-            self.bar.n = self.bar.last_print_n = done
+            self.bar.initial = self.bar.n = self.bar.last_print_n = done  # rate from here on
             self.bar.refresh()
             return
         self.bar.update(n)
