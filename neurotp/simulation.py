@@ -303,9 +303,14 @@ class Simulation:
             or (len(snaps) and snaps.shape[1] != self.comp.n_weights)
         ):
             raise CheckpointError(f"{path}: corrupt checkpoint (weight snapshots do not fit)")
+        try:
+            self.order_rng.bit_generator.state = meta["order_rng"]
+            self.noise_rng.bit_generator.state = meta["noise_rng"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(
+                f"{path}: corrupt checkpoint (random stream state: {exc})"
+            ) from None
         self.engine = engine
-        self.order_rng.bit_generator.state = meta["order_rng"]
-        self.noise_rng.bit_generator.state = meta["noise_rng"]
         self.epoch = int(meta["epoch"])
         self.history = [EpochMetrics(**m) for m in meta["history"]]
         self.snapshots = [w.astype(self.state.w.dtype) for w in snaps]

@@ -180,6 +180,9 @@ def _corruptions(path):
         "meta missing a field": _rewritten(
             path, meta=np.array(json.dumps({k: v for k, v in meta.items() if k != "noise_rng"}))
         ),
+        "random stream state broken": _rewritten(
+            path, meta=np.array(json.dumps({**meta, "order_rng": {"state": 1}}))
+        ),
         "meta of the wrong type": _rewritten(path, meta=np.array(json.dumps([1, 2]))),
         "history malformed": _rewritten(
             path, meta=np.array(json.dumps({**meta, "history": [{"x": 1}]}))
