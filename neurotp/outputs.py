@@ -63,7 +63,7 @@ def prepare_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
         kind = "another run" if set(present) & set(RUN_FILES) else "files"
         raise FileExistsError(
             errno.EEXIST,
-            f"--out: the folder holds {kind} ({shown}); pass --overwrite to replace it, "
+            f"the folder holds {kind} ({shown}); pass --overwrite to replace it, "
             "--resume to continue it, or choose another --out",
             str(out),
         )

@@ -165,3 +165,12 @@ def test_cold_numba_cache_is_announced(capsys, tmp_path, monkeypatch):
     assert "compiling kernels (first run only)" in err
     last = err.strip().split("\r")[-1]
     assert "60/60" in last and "compiling" not in last  # said until the first drive returned
+
+
+def test_divergence_is_one_error_line(capsys, tmp_path):
+    blow_up = [
+        *("--set", "rules.prediction_XH.lr=50.0", "--set", "rules.prediction_HY.lr=50.0"),
+        *("--set", "populations.H.activation=linear", "--set", "populations.HT.activation=linear"),
+    ]
+    argv = ["run", DIGITS, "--epochs", "6", "--out", str(tmp_path), *SMALL, *blow_up]
+    one_error(capsys, argv, "divergence: population 'H' became NaN/inf at t=")
