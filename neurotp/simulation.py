@@ -10,6 +10,8 @@ file, then rename); :meth:`Simulation.resume` continues to the same final weight
 
 from __future__ import annotations
 
+import copy
+import errno
 import json
 import os
 import time
@@ -19,12 +21,21 @@ from typing import Any
 
 import numpy as np
 
-from neurotp.circuit import Circuit, compile_circuit, make_drive
+from neurotp import __version__
+from neurotp.circuit import Circuit, circuit_hash, compile_circuit, make_drive
 from neurotp.circuit.compiled import State
 from neurotp.engines import DivergenceError, get_engine
+from neurotp.engines.base import StateMismatchError
 from neurotp.metrics import accuracy, reconstruction_mse
 
 CHECKPOINT = "checkpoint.npz"
+CHECKPOINT_FORMAT = 2
+# weight snapshots (one per epoch, kept in the checkpoint and recording.npz) up to this size
+SNAPSHOT_MAX_WEIGHTS = 200_000
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is corrupt, or was made by another run than the one resuming it."""
 
 
 @dataclass
@@ -36,6 +47,47 @@ class EpochMetrics:
     seconds: float
 
 
+_NUMBA_DRIVEN = False  # a numba drive has returned in this process (kernels loaded)
+
+
+def numba_kernels_ready() -> bool:
+    """Whether the Numba kernels are loaded in this process, or cached on disk and newer than
+    their source (a cheap check: a cold cache means ~25 s of compilation in the first drive)."""
+    if _NUMBA_DRIVEN:
+        return True
+    try:
+        from neurotp.engines import numba_kernels
+
+        index = Path(numba_kernels.run_block._cache._cache_file._index_path)
+        return index.stat().st_mtime >= Path(numba_kernels.__file__).stat().st_mtime
+    except Exception:  # noqa: BLE001 - numba internals moved or no cache yet: assume cold
+        return False
+
+
+class _CompilingBar:
+    """A tqdm bar that says "compiling kernels (first run only)" until the first training drive
+    returns, then restarts its clock, so the rate and ETA leave compilation out."""
+
+    def __init__(self, bar: Any):
+        self.bar = bar
+        bar.set_postfix_str("compiling kernels (first run only)")
+
+    def update(self, n: int) -> None:
+        global _NUMBA_DRIVEN
+        if not _NUMBA_DRIVEN:
+            _NUMBA_DRIVEN = True
+            done = self.bar.n + n
+            self.bar.set_postfix_str("")
+            self.bar.reset(total=self.bar.total)
+            self.bar.initial = self.bar.n = self.bar.last_print_n = done  # rate from here on
+            self.bar.refresh()
+            return
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 @dataclass
 class Simulation:
     circuit: Circuit
@@ -45,6 +97,10 @@ class Simulation:
     data: Any = None
     history: list[EpochMetrics] = field(default_factory=list)
     engine_options: dict[str, Any] = field(default_factory=dict)
+    # flat weights after each epoch (epoch 0: before training), if the circuit has at most
+    # SNAPSHOT_MAX_WEIGHTS weights; checkpointed, so a resumed run keeps the earlier ones
+    snapshots: list[np.ndarray] = field(default_factory=list)
+    snapshot_epochs: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.comp = compile_circuit(self.circuit)
@@ -137,7 +193,13 @@ class Simulation:
         ev = self.evaluate()
         m = EpochMetrics(0, 0, ev["test_accuracy"], ev["test_reconstruction_mse"], 0.0)
         self.history.append(m)
+        self._snapshot()
         return m
+
+    def _snapshot(self) -> None:
+        if self.comp.n_weights <= SNAPSHOT_MAX_WEIGHTS:
+            self.snapshots.append(self.state.w.copy())
+            self.snapshot_epochs.append(self.epoch)
 
     def train(
         self,
@@ -148,14 +210,24 @@ class Simulation:
     ) -> list[EpochMetrics]:
         """Train for ``epochs`` (default: the protocol's), checkpointing into ``out``."""
         epochs = self.circuit.protocol.epochs if epochs is None else epochs
+        if self.epoch > epochs:
+            raise ValueError(
+                f"epochs: the checkpoint is at epoch {self.epoch}, beyond the {epochs} asked "
+                "for; ask for at least as many"
+            )
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=epochs * len(self.data.x_train), unit="sample", desc=self.circuit.name)
-        if not self.history:
-            self.initial_metrics()
+            n = len(self.data.x_train)
+            bar = tqdm(
+                total=epochs * n, initial=self.epoch * n, unit="sample", desc=self.circuit.name
+            )
+            if self.backend == "numba" and not numba_kernels_ready():
+                bar = _CompilingBar(bar)
         try:
+            if not self.history:
+                self.initial_metrics()
             while self.epoch < epochs:
                 try:
                     m = self.train_epoch(progress=bar)
@@ -164,6 +236,7 @@ class Simulation:
                         exc.checkpoint = str(Path(out) / CHECKPOINT)
                         exc.args = (f"{exc.args[0]}; last good checkpoint: {exc.checkpoint}",)
                     raise
+                self._snapshot()
                 if out is not None:
                     self.save_checkpoint(Path(out) / CHECKPOINT)
                 if on_epoch is not None:
@@ -174,38 +247,208 @@ class Simulation:
         return self.history
 
     # ---- checkpoints -------------------------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint must share with the run that resumes it (the epoch count may
+        grow, so ``protocol.epochs`` is left out of the comparison, not of the hash)."""
+        return {
+            "circuit_hash": circuit_hash(self.circuit),
+            "circuit": _plain(self.circuit.to_dict()),
+            "seed": self.circuit.seed,
+            "backend": self.backend,
+            "dtype": str(np.dtype(self.dtype)),
+            "version": __version__,
+        }
+
     def save_checkpoint(self, path: str | os.PathLike) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
+            "format": CHECKPOINT_FORMAT,
             "epoch": self.epoch,
             "order_rng": self.order_rng.bit_generator.state,
             "noise_rng": self.noise_rng.bit_generator.state,
             "history": [m.__dict__ for m in self.history],
-            "backend": self.backend,
-            "dtype": self.dtype,
+            "snapshot_epochs": list(self.snapshot_epochs),
+            **self.identity(),
         }
+        snaps = np.stack(self.snapshots) if self.snapshots else np.zeros((0, self.comp.n_weights))
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **self.state.arrays())
+            np.savez(fh, meta=np.array(json.dumps(meta)), snapshots=snaps, **self.state.arrays())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        meta = json.loads(str(arrays.pop("meta")))
-        self.engine.state = State.from_arrays(arrays)
-        self.order_rng.bit_generator.state = meta["order_rng"]
-        self.noise_rng.bit_generator.state = meta["noise_rng"]
+        """Continue from the checkpoint at ``path``; raise :class:`CheckpointError` if it is
+        corrupt, was made by another run (circuit, seed, backend, dtype, version) or its
+        arrays do not fit this circuit."""
+        path = Path(path)
+        arrays, meta = _read_checkpoint(path)
+        mismatch = identity_mismatch(meta, self.identity())
+        if mismatch:
+            raise CheckpointError(
+                f"{path}: {mismatch}; resume with the same settings, or start afresh "
+                "(another --out, or --overwrite)"
+            )
+        try:
+            state = State.from_arrays(arrays)
+            engine = self.make_engine(state=state)  # checks every array against the circuit
+        except StateMismatchError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
+        snaps = arrays["snapshots"]
+        if (
+            snaps.ndim != 2
+            or len(snaps) != len(meta["snapshot_epochs"])
+            or (len(snaps) and snaps.shape[1] != self.comp.n_weights)
+        ):
+            raise CheckpointError(f"{path}: corrupt checkpoint (weight snapshots do not fit)")
+        try:
+            self.order_rng.bit_generator.state = meta["order_rng"]
+            self.noise_rng.bit_generator.state = meta["noise_rng"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(
+                f"{path}: corrupt checkpoint (random stream state: {exc})"
+            ) from None
+        self.engine = engine
         self.epoch = int(meta["epoch"])
         self.history = [EpochMetrics(**m) for m in meta["history"]]
+        self.snapshots = [w.astype(self.state.w.dtype) for w in snaps]
+        self.snapshot_epochs = [int(e) for e in meta["snapshot_epochs"]]
 
     @classmethod
     def resume(cls, circuit: Circuit, out: str | os.PathLike, **kwargs: Any) -> Simulation:
-        sim = cls(circuit, **kwargs)
+        """A simulation continued from ``out/checkpoint.npz``; FileNotFoundError if absent."""
         ck = Path(out) / CHECKPOINT
-        if ck.exists():
-            sim.load_checkpoint(ck)
+        if not ck.is_file():
+            raise FileNotFoundError(
+                errno.ENOENT,
+                "no checkpoint to resume from (drop --resume to start afresh)",
+                str(ck),
+            )
+        sim = cls(circuit, **kwargs)
+        sim.load_checkpoint(ck)
         return sim
+
+
+def _plain(data: Any) -> Any:
+    """``data`` as it reads back from JSON (tuples become lists, keys strings)."""
+    return json.loads(json.dumps(data, allow_nan=True))
+
+
+META_KEYS = {
+    "format": int,
+    "epoch": int,
+    "order_rng": dict,
+    "noise_rng": dict,
+    "history": list,
+    "snapshot_epochs": list,
+    "circuit_hash": str,
+    "circuit": dict,
+    "seed": int,
+    "backend": str,
+    "dtype": str,
+    "version": str,
+}
+ARRAY_KEYS = ("r", "hist", "tr", "w", "b", "t", "snapshots")
+
+
+def _read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays and the metadata of a checkpoint file, or :class:`CheckpointError` saying the
+    file is corrupt (truncated, empty, flipped bits, not a checkpoint, broken metadata)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise ValueError("not a NumPy .npz archive")
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}  # reading checks each member's CRC
+        meta = json.loads(str(arrays.pop("meta")))
+    except (IsADirectoryError, PermissionError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to parse is a corrupt file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: corrupt checkpoint, cannot be read ({reason})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: corrupt checkpoint (metadata is not a mapping)")
+    if "format" not in meta:
+        raise CheckpointError(
+            f"{path}: checkpoint from an older neurotp without run identity; start afresh "
+            "(another --out, or --overwrite)"
+        )
+    for key, kind in META_KEYS.items():
+        value = meta.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise CheckpointError(
+                f"{path}: corrupt checkpoint (metadata field {key!r} missing or not "
+                f"{kind.__name__})"
+            )
+    missing = [k for k in ARRAY_KEYS if k not in arrays]
+    if missing:
+        raise CheckpointError(f"{path}: corrupt checkpoint (array {missing[0]!r} missing)")
+    fields = set(EpochMetrics.__dataclass_fields__)
+    if meta["epoch"] < 0 or not all(
+        isinstance(m, dict) and set(m) == fields for m in meta["history"]
+    ):
+        raise CheckpointError(f"{path}: corrupt checkpoint (epoch or history malformed)")
+    if arrays["t"].shape != () or arrays["t"].dtype.kind not in "iu":
+        raise CheckpointError(f"{path}: corrupt checkpoint (step count 't' malformed)")
+    return arrays, meta
+
+
+def first_difference(old: Any, new: Any, where: str = "") -> tuple[str, Any, Any] | None:
+    """The first field where plain circuit data ``old`` and ``new`` differ, as (path, old,
+    new); list items with a ``name`` are addressed by it, as in ``--set``."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            if key not in old or key not in new:
+                return (f"{where}{key}", old.get(key, "<absent>"), new.get(key, "<absent>"))
+            d = first_difference(old[key], new[key], f"{where}{key}.")
+            if d:
+                return d
+        return None
+    if isinstance(old, list) and isinstance(new, list):
+        names_old = [x.get("name") if isinstance(x, dict) else None for x in old]
+        names_new = [x.get("name") if isinstance(x, dict) else None for x in new]
+        if all(names_old) and all(names_new) and old and new:
+            if names_old != names_new:
+                return (f"{where.rstrip('.')} names", names_old, names_new)
+            pairs = zip(names_old, old, new, strict=True)
+        elif len(old) != len(new):
+            return (where.rstrip("."), old, new)
+        else:
+            pairs = zip(map(str, range(len(old))), old, new, strict=True)
+        for key, a, b in pairs:
+            d = first_difference(a, b, f"{where}{key}.")
+            if d:
+                return d
+        return None
+    if (
+        old != new
+        or type(old) is not type(new)
+        and not (isinstance(old, (int, float)) and isinstance(new, (int, float)))
+    ):
+        return (where.rstrip("."), old, new)
+    return None
+
+
+def identity_mismatch(stored: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """What differs between the run identity stored in a checkpoint and this run's, in words
+    ("checkpoint was made with projections.HHT.delay=3.0, this run has 12.0"); None if the
+    runs match (``protocol.epochs`` may differ)."""
+    for key, what in (("backend", "backend"), ("dtype", "dtype"), ("version", "neurotp")):
+        if stored[key] != current[key]:
+            return f"checkpoint was made with {what} {stored[key]}, this run has {current[key]}"
+
+    def comparable(d: dict[str, Any]) -> dict[str, Any]:
+        d = copy.deepcopy(d)
+        if isinstance(d.get("protocol"), dict):
+            d["protocol"].pop("epochs", None)
+        return d
+
+    if stored["circuit_hash"] == current["circuit_hash"]:
+        return None
+    diff = first_difference(comparable(stored["circuit"]), comparable(current["circuit"]))
+    if diff is None:
+        return None
+    path, old, new = diff
+    return f"checkpoint was made with {path}={old!r}, this run has {new!r}"

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from neurotp.cli import main
 
@@ -41,9 +42,12 @@ def test_run_writes_outputs_and_prints_summary(tmp_path, capsys):
         assert (tmp_path / "a" / f).stat().st_size > 0, f
     m = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert len(m["history"]) == 3  # epoch 0 (before training) and 2 epochs
+    assert "pca_baseline" not in m  # a classifier: no reconstruction
     with np.load(tmp_path / "a" / "recording.npz", allow_pickle=False) as z:
         assert z["rates"].shape[1] == int(z["population_sizes"].sum())
-        assert z["weights"].shape[0] == 2
+        assert list(z["weight_epochs"]) == [0, 1, 2]  # before training, after each epoch
+        assert z["weights"].shape == (3, int(z["n_weights"]))
+        assert len(z["labels"]) == len(z["predicted"]) == len(z["sample_indices"]) == 3
 
 
 def test_run_is_reproducible_and_seed_matters(tmp_path):
@@ -73,21 +77,62 @@ def test_resume_flag_continues(tmp_path):
     a = np.load(tmp_path / "r" / "checkpoint.npz")["w"]
     b = np.load(tmp_path / "full" / "checkpoint.npz")["w"]
     assert np.array_equal(a, b)
+    # the recording of the resumed run keeps the weight snapshots of the earlier epoch
+    with (
+        np.load(tmp_path / "r" / "recording.npz") as r,
+        np.load(tmp_path / "full" / "recording.npz") as f,
+    ):
+        assert list(r["weight_epochs"]) == list(f["weight_epochs"]) == [0, 1, 2]
+        assert np.array_equal(r["weights"], f["weights"])
 
 
-def test_brian2_target_needs_brian2_backend(tmp_path):
-    import pytest
+def test_resume_of_another_run_is_refused(tmp_path, capsys):
+    run(tmp_path / "r")
+    capsys.readouterr()
+    assert run(tmp_path / "r", "--resume", "--set", "projections.HHT.delay=12.0") == 2
+    err = capsys.readouterr().err
+    assert "checkpoint was made with projections.HHT.delay=3.0, this run has 12.0" in err
 
-    with pytest.raises(SystemExit, match="--brian2-target: allowed only with --backend brian2"):
-        run(tmp_path / "x", "--brian2-target", "cython")
+
+def test_overwrite_replaces_a_finished_run(tmp_path):
+    run(tmp_path / "r")
+    before = (tmp_path / "r" / "metrics.json").read_text()
+    assert run(tmp_path / "r") == 2  # refused: the folder holds a run
+    assert (tmp_path / "r" / "metrics.json").read_text() == before
+    ae = str(ROOT / "circuits" / "autoencoder.yaml")
+    args = ["run", ae, "--epochs", "1", "--out", str(tmp_path / "r"), *SMALL, "--overwrite"]
+    assert main(args) == 0
+    m = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert m["circuit"] == "autoencoder"
+    ck = json.loads(str(np.load(tmp_path / "r" / "checkpoint.npz")["meta"]))
+    assert ck["circuit"]["name"] == "autoencoder" and ck["epoch"] == 1
 
 
-def test_numba_engine_options_from_the_command_line(tmp_path):
-    import pytest
+def test_autoencoder_reports_its_pca_baseline(tmp_path, capsys):
+    from neurotp.data import load_dataset
+    from neurotp.metrics import pca_reconstruction_mse
 
-    run(tmp_path / "a")
-    run(tmp_path / "b", "--block-steps", "delay")
+    ae = str(ROOT / "circuits" / "autoencoder.yaml")
+    assert main(["run", ae, "--epochs", "1", "--out", str(tmp_path), *SMALL]) == 0
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    d = load_dataset("digits", n_train=60, n_test=30)
+    pca = pca_reconstruction_mse(d.x_train, d.x_test, 16)
+    base = m["pca_baseline"]
+    assert base["code_population"] == "H" and base["code_size"] == 16
+    assert base["test_reconstruction_mse"] == pytest.approx(pca, rel=1e-12)
+    ratio = m["final"]["test_reconstruction_mse"] / pca
+    assert base["ratio"] == pytest.approx(ratio)
+    assert f"(PCA-16 {pca:.5f}, {ratio:.2f}x)" in capsys.readouterr().out
+
+
+def test_numba_block_steps_match_the_step_loop(tmp_path):
+    run(tmp_path / "a")  # default: delay blocks
+    run(tmp_path / "b", "--block-steps", "1")  # the step loop
     ha, hb = (json.loads((tmp_path / k / "metrics.json").read_text())["history"] for k in "ab")
-    assert [h["test_accuracy"] for h in ha] == [h["test_accuracy"] for h in hb]
-    with pytest.raises(SystemExit, match="--block-steps: allowed only with --backend numba"):
-        run(tmp_path / "x", "--backend", "reference", "--block-steps", "2")
+    assert [h["epoch"] for h in ha] == [h["epoch"] for h in hb]
+    wa = np.load(tmp_path / "a" / "checkpoint.npz")["w"]
+    wb = np.load(tmp_path / "b" / "checkpoint.npz")["w"]
+    assert not np.array_equal(wa, np.load(tmp_path / "a" / "recording.npz")["weights"][0])
+    np.testing.assert_allclose(wa, wb, rtol=0, atol=1e-9)  # another summation order only
+    for x, y in zip(ha, hb, strict=True):
+        assert x["test_accuracy"] == pytest.approx(y["test_accuracy"], abs=1 / 30)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+from pathlib import Path
 
 SUITES = {
     "engines": (
@@ -24,8 +26,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         sp.set_defaults(func=_runner(module))
 
 
+def check_out_file(out: str | None) -> None:
+    """``--out`` must be a file path whose folder can be made: checked before the benchmark
+    runs (minutes), not when its results are written."""
+    if not out:
+        return
+    path = Path(out)
+    if path.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR, f"--out: is a folder; give a file, e.g. {path / 'bench.json'}", out
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "--out: not a folder", str(parent))
+            break
+
+
 def _runner(module: str):
     def run(args: argparse.Namespace) -> int:
+        check_out_file(getattr(args, "out", None))
         return importlib.import_module(module).main(args)
 
     return run

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,8 +43,7 @@ def _download(args: argparse.Namespace) -> int:
 
     try:
         files = download(args.name, args.dir, force=args.force)
-    except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except RuntimeError as exc:  # every mirror failed: one line naming them (cli.error_line)
+        raise ValueError(str(exc)) from exc
     print(f"{args.name}: {len(files)} files in {next(iter(files.values())).parent}")
     return 0

@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     names = list(figs) if "all" in args.names else args.names
     unknown = [n for n in names if n not in figs]
     if unknown:
-        raise SystemExit(f"figures: unknown name(s) {unknown}; allowed: {', '.join(figs)}, all")
+        raise ValueError(f"figures: unknown name(s) {unknown}; allowed: {', '.join(figs)}, all")
     for name in names:
         secs = run_figure(figs[name])
         print(f"figure {name}: {secs:.1f} s")

@@ -14,7 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("circuit", help="circuit YAML file, e.g. circuits/digits_tp.yaml")
     p.add_argument("--backend", default="numba", choices=["reference", "numba", "brian2"])
     p.add_argument("--seed", type=int, default=None, help="override the circuit's seed")
-    p.add_argument("--epochs", type=int, default=None, help="override protocol.epochs")
+    p.add_argument(
+        "--epochs", type=positive_int, default=None, help="override protocol.epochs (>= 1)"
+    )
     p.add_argument("--out", default=None, help="output folder (default runs/<circuit name>)")
     p.add_argument(
         "--set",
@@ -41,29 +43,88 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--block-steps",
         dest="block_steps",
-        type=lambda v: v if v == "delay" else int(v),
+        type=block_steps,
         default=None,
         help="Numba backend: delay blocks — 'delay' (each projection its delay; the default), K, "
         "or 1 (off); docs/engines.md",
     )
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in OUT from OUT/checkpoint.npz (same circuit, seed, backend, "
+        "dtype; --epochs may grow)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in OUT (its files are deleted first)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=main)
+
+
+def block_steps(value: str) -> int | str:
+    """``--block-steps``: 'delay' or a whole number >= 1."""
+    if value == "delay":
+        return value
+    try:
+        k = int(value)
+    except ValueError:
+        k = 0
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: allowed 'delay' or a whole number >= 1")
+    return k
+
+
+def positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number >= 1")
+    return n
+
+
+def check_backend(circuit, backend: str) -> None:
+    """Fail before anything is built when the circuit or backend cannot run here."""
+    import importlib.util
+
+    spiking = [p.name for p in circuit.populations if p.model != "rate"]
+    if spiking and backend != "brian2":
+        raise ValueError(
+            f"circuit {circuit.name!r} has spiking populations {spiking}: they run on "
+            "--backend brian2 only (pip install 'neurotp[brian2]')"
+        )
+    if backend == "brian2" and importlib.util.find_spec("brian2") is None:
+        raise ImportError(
+            "--backend brian2 needs Brian2, which is not installed: pip install 'neurotp[brian2]'"
+        )
 
 
 def main(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from neurotp.circuit import load_circuit, validate
+    from neurotp.circuit import load_circuit, make_drive, validate
+    from neurotp.metrics import pca_reconstruction_mse
     from neurotp.outputs import (
+        code_population,
+        default_run_dir,
         plot_learning_curve,
         plot_rates,
+        prepare_run_dir,
         write_circuit,
         write_metrics,
         write_recording,
     )
     from neurotp.simulation import Simulation
 
+    if args.brian2_target and args.backend != "brian2":
+        raise ValueError("--brian2-target: allowed only with --backend brian2")
+    if args.block_steps is not None and args.backend != "numba":
+        raise ValueError("--block-steps: allowed only with --backend numba")
+    if args.spiking and args.backend != "brian2":
+        raise ValueError("--spiking: allowed only with --backend brian2 (the spiking engine)")
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
@@ -72,74 +133,98 @@ def main(args: argparse.Namespace) -> int:
         for pop in circuit.populations:
             pop.model = args.spiking
         validate(circuit)
-    out = Path(args.out or Path("runs") / circuit.name)
-    out.mkdir(parents=True, exist_ok=True)
-    options = {"target": args.brian2_target} if args.brian2_target else {}
-    if options and args.backend != "brian2":
-        raise SystemExit("--brian2-target: allowed only with --backend brian2")
+    check_backend(circuit, args.backend)
+    out = Path(args.out) if args.out else default_run_dir(circuit.name)
+    prepare_run_dir(out, resume=args.resume, overwrite=args.overwrite)
+    options: dict = {"target": args.brian2_target} if args.brian2_target else {}
     if args.block_steps is not None:
-        if args.backend != "numba":
-            raise SystemExit("--block-steps: allowed only with --backend numba")
         options["block_steps"] = args.block_steps
     kwargs = {"backend": args.backend, "dtype": args.dtype, "engine_options": options}
     sim = (
         Simulation.resume(circuit, out, **kwargs) if args.resume else Simulation(circuit, **kwargs)
     )
     epochs = circuit.protocol.epochs if args.epochs is None else args.epochs
-    snapshots: list = []
-    snap_epochs: list[int] = []
-    keep = sim.comp.n_weights <= 200_000
-
-    def on_epoch(m) -> None:
-        if keep:
-            snapshots.append(sim.state.w.copy())
-            snap_epochs.append(m.epoch)
 
     t0 = time.perf_counter()
-    history = sim.train(epochs, out=out, progress=not args.no_progress, on_epoch=on_epoch)
+    history = sim.train(epochs, out=out, progress=not args.no_progress)
     wall = time.perf_counter() - t0
     hist = [h.__dict__ for h in history]
     final = hist[-1]
 
-    # record a few test presentations, step by step, for the rate figure
-    from neurotp.circuit import make_drive
-
+    # record a few test presentations, step by step, for the rate figure (training drive:
+    # labels clamped if the circuit has a label population; learning off)
+    n_show = min(3, len(sim.data.x_test))
+    x_show, y_show = sim.data.x_test[:n_show], sim.data.y_test[:n_show]
     engine = sim.make_engine(state=sim.state.copy())
-    n_show = 3
     drive = make_drive(
-        sim.comp,
-        sim.data.x_test[:n_show],
-        sim.data.y_test[:n_show],
-        np.random.default_rng([circuit.seed, 31]),
-        train=True,
+        sim.comp, x_show, y_show, np.random.default_rng([circuit.seed, 31]), train=True
     )
     drive.learn = False
-    rates = engine.run(drive, record_every=1).record
+    res = engine.run(drive, record_every=1)
+    p = circuit.protocol
+    predicted = None
+    if p.readout is not None:  # what the circuit answers on its own (labels free, as in test)
+        free = make_drive(
+            sim.comp, x_show, None, np.random.default_rng([circuit.seed, 37]), train=False
+        )
+        means = sim.make_engine(state=sim.state.copy()).run(free).means
+        predicted = means[:, sim.comp.pop_slice(p.readout)].argmax(axis=1)
 
     payload = {
         "circuit": circuit.name,
         "backend": args.backend,
+        "dtype": args.dtype,
         "seed": circuit.seed,
         "epochs": epochs,
         "wall_seconds": wall,
         "final": final,
         "history": hist,
     }
+    pca = None
+    code = code_population(sim.comp)
+    if code is not None:
+        k = circuit.population(code).size
+        pca = pca_reconstruction_mse(sim.data.x_train, sim.data.x_test, k)
+        mse = final["test_reconstruction_mse"]
+        payload["pca_baseline"] = {
+            "code_population": code,
+            "code_size": k,
+            "test_reconstruction_mse": pca,
+            "ratio": None if mse is None else mse / pca,
+        }
     write_metrics(out / "metrics.json", payload)
     write_circuit(out / "circuit.yaml", sim.comp)
-    write_recording(out / "recording.npz", sim.comp, rates, snapshots, snap_epochs)
+    clamped = bool(drive.clamp)
+    write_recording(
+        out / "recording.npz",
+        sim.comp,
+        res.record,
+        sim.snapshots,
+        sim.snapshot_epochs,
+        sample_indices=np.arange(n_show),
+        labels=y_show,
+        predicted=predicted,
+        labels_clamped=clamped,
+    )
     plot_learning_curve(out / "learning_curve.png", hist, f"{circuit.name} ({args.backend})")
+    how = f"label population {p.label!r} clamped" if clamped else "no label clamped"
     plot_rates(
         out / "rates.png",
         sim.comp,
-        rates,
-        f"{circuit.name}: 3 test presentations, labels clamped, learning off",
+        res.record,
+        f"{circuit.name} after {final['epoch']} epochs: test samples 0-{n_show - 1} "
+        f"(labels {', '.join(map(str, y_show))}), {how}, learning off",
+        labels=y_show if (p.readout or p.label) else None,
+        predicted=predicted,
     )
     parts = [f"{circuit.name} [{args.backend}, seed {circuit.seed}] after {final['epoch']} epochs:"]
     if final["test_accuracy"] is not None:
         parts.append(f"test accuracy {100 * final['test_accuracy']:.2f} %")
     if final["test_reconstruction_mse"] is not None:
         parts.append(f"test reconstruction MSE {final['test_reconstruction_mse']:.5f}")
+        if pca is not None:
+            ratio = final["test_reconstruction_mse"] / pca
+            parts.append(f"(PCA-{k} {pca:.5f}, {ratio:.2f}x)")
     parts.append(f"({wall:.1f} s); outputs in {out}")
     print(" ".join(parts))
     return 0

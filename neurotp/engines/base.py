@@ -1,5 +1,5 @@
-"""What every engine shares: the result of a run of presentations, divergence errors, the
-engine interface."""
+"""What every engine shares: the result of a run of presentations, divergence errors, the engine
+interface, and the check that a state fits the compiled circuit before any kernel sees it."""
 
 from __future__ import annotations
 
@@ -22,6 +22,45 @@ class DivergenceError(FloatingPointError):
         super().__init__(
             f"divergence: population {population!r} became NaN/inf at t={time_ms:g} ms{where}"
         )
+
+
+class StateMismatchError(ValueError):
+    """A state (e.g. from a checkpoint) whose arrays do not fit the compiled circuit."""
+
+
+def expected_shapes(comp: Compiled) -> dict[str, tuple[int, ...]]:
+    """Shape of every float array of a :class:`State` of ``comp``."""
+    return {
+        "r": (comp.n_units,),
+        "hist": (comp.hist_len, comp.n_units),
+        "tr": (comp.n_trace_units,),
+        "w": (comp.n_weights,),
+        "b": (comp.n_units,),
+    }
+
+
+def check_state(comp: Compiled, state: State, dtype: type = np.float64) -> None:
+    """Raise :class:`StateMismatchError` naming the first array of ``state`` whose type, shape or
+    dtype does not fit ``comp`` run in ``dtype`` (kernels index these arrays unchecked)."""
+    want = np.dtype(dtype)
+    for key, shape in expected_shapes(comp).items():
+        a = getattr(state, key)
+        if not isinstance(a, np.ndarray):
+            raise StateMismatchError(
+                f"state array {key!r}: {type(a).__name__} is not a NumPy array"
+            )
+        if a.shape != shape:
+            raise StateMismatchError(
+                f"state array {key!r}: shape {a.shape} does not fit circuit "
+                f"{comp.circuit.name!r}, which needs {shape}"
+            )
+        if a.dtype != want:
+            raise StateMismatchError(
+                f"state array {key!r}: dtype {a.dtype} does not fit an engine run in {want}"
+            )
+    t = state.t
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+        raise StateMismatchError(f"state step count 't': {t!r} is not a whole number >= 0")
 
 
 @dataclass
@@ -49,6 +88,16 @@ class Engine:
         self.comp = comp
         self.dtype = np.dtype(dtype)
         self.state = state if state is not None else comp.initial_state(self.dtype)
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        """Every state an engine is given is checked against its circuit and dtype first."""
+        check_state(self.comp, state, self.dtype)
+        self._state = state
 
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
