@@ -153,23 +153,31 @@ def plot_learning_curve(path: str | os.PathLike, history: list[dict[str, Any]], 
     import matplotlib.pyplot as plt
 
     epochs = [h["epoch"] for h in history]
-    acc = [h["test_accuracy"] for h in history]
-    mse = [h["test_reconstruction_mse"] for h in history]
-    panels = [
-        (a, lab)
-        for a, lab in ((acc, "test accuracy (%)"), (mse, "test reconstruction MSE"))
-        if any(v is not None for v in a)
-    ]
+    # one panel per metric; the validation curve (protocol.validation > 0) beside the test
+    # points (then only after the last epoch)
+    panels = []
+    for metric, label in (
+        ("accuracy", "accuracy (%)"),
+        ("reconstruction_mse", "reconstruction MSE"),
+    ):
+        curves = {split: [h.get(f"{split}_{metric}") for h in history] for split in ("val", "test")}
+        curves = {k: v for k, v in curves.items() if any(x is not None for x in v)}
+        if curves:
+            panels.append((curves, label))
     fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5 * max(1, len(panels)), 3.6))
     axes = np.atleast_1d(axes)
-    for ax, (vals, label) in zip(axes, panels, strict=False):
-        v = np.array([np.nan if x is None else x for x in vals], dtype=float)
-        if "accuracy" in label:
-            v = 100 * v
-        ax.plot(epochs, v, marker="o", ms=3)
+    names = {"val": "validation", "test": "test"}
+    for ax, (curves, label) in zip(axes, panels, strict=False):
+        for split, vals in curves.items():
+            v = np.array([np.nan if x is None else x for x in vals], dtype=float)
+            if "accuracy" in label:
+                v = 100 * v
+            ax.plot(epochs, v, marker="o", ms=3, label=names[split])
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
+        if len(curves) > 1:
+            ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -45,6 +45,10 @@ class EpochMetrics:
     test_accuracy: float | None
     test_reconstruction_mse: float | None
     seconds: float
+    # with protocol.validation > 0: every epoch is scored on the validation split, the test
+    # split only after the last epoch of a training run (the test_* fields are None before)
+    val_accuracy: float | None = None
+    val_reconstruction_mse: float | None = None
 
 
 _NUMBA_DRIVEN = False  # a numba drive has returned in this process (kernels loaded)
@@ -115,7 +119,9 @@ class Simulation:
             from neurotp.data import load_dataset
 
             p = self.circuit.protocol
-            self.data = load_dataset(p.dataset, n_train=p.n_train, n_test=p.n_test)
+            self.data = load_dataset(
+                p.dataset, n_train=p.n_train, n_test=p.n_test, validation=p.validation
+            )
 
     # ------------------------------------------------------------------------------------
     def make_engine(self, state: State | None = None):
@@ -151,15 +157,25 @@ class Simulation:
                 progress.update(len(xs))
         return np.concatenate(out) if out else np.zeros((0, self.comp.n_units))
 
+    @property
+    def validating(self) -> bool:
+        """Whether the data hold a validation split (``protocol.validation`` > 0)."""
+        return getattr(self.data, "x_val", None) is not None
+
     def evaluate(
-        self, x: np.ndarray | None = None, y: np.ndarray | None = None
+        self, x: np.ndarray | None = None, y: np.ndarray | None = None, split: str = "test"
     ) -> dict[str, float | None]:
-        """Test accuracy and reconstruction MSE, on a copy of the state (learning off)."""
+        """Accuracy and reconstruction MSE on ``split`` ('test' or 'val'; or on ``x``, ``y``),
+        on a copy of the state (learning off). Keys are prefixed by the split."""
         d = self.data
-        x = d.x_test if x is None else x
-        y = d.y_test if y is None else y
+        if split not in ("test", "val"):
+            raise ValueError(f"split: {split!r}; allowed: test, val")
+        x = getattr(d, f"x_{split}") if x is None else x
+        y = getattr(d, f"y_{split}") if y is None else y
         engine = self.make_engine(state=self.state.copy())
-        rng = np.random.default_rng([self.circuit.seed, 7919, self.epoch])
+        rng = np.random.default_rng(
+            [self.circuit.seed, 7919 if split == "test" else 7907, self.epoch]
+        )
         means = self.present(x, y, train=False, rng=rng, engine=engine)
         p = self.circuit.protocol
         acc = mse = None
@@ -167,7 +183,17 @@ class Simulation:
             acc = accuracy(means[:, self.comp.pop_slice(p.readout)], y)
         if p.reconstruction is not None:
             mse = reconstruction_mse(means[:, self.comp.pop_slice(p.reconstruction)], x)
-        return {"test_accuracy": acc, "test_reconstruction_mse": mse}
+        return {f"{split}_accuracy": acc, f"{split}_reconstruction_mse": mse}
+
+    def _scores(self) -> dict[str, float | None]:
+        """The per-epoch scores: validation if there is a validation split, else test."""
+        if self.validating:
+            return {
+                "test_accuracy": None,
+                "test_reconstruction_mse": None,
+                **self.evaluate(split="val"),
+            }
+        return self.evaluate()
 
     def train_epoch(self, progress=None) -> EpochMetrics:
         t0 = time.perf_counter()
@@ -178,20 +204,12 @@ class Simulation:
         self.present(d.x_train[order], d.y_train[order], train=True, progress=progress)
         self.epoch += 1
         seconds = time.perf_counter() - t0
-        ev = self.evaluate()
-        m = EpochMetrics(
-            self.epoch,
-            self.epoch * len(d.x_train),
-            ev["test_accuracy"],
-            ev["test_reconstruction_mse"],
-            seconds,
-        )
+        m = EpochMetrics(self.epoch, self.epoch * len(d.x_train), seconds=seconds, **self._scores())
         self.history.append(m)
         return m
 
     def initial_metrics(self) -> EpochMetrics:
-        ev = self.evaluate()
-        m = EpochMetrics(0, 0, ev["test_accuracy"], ev["test_reconstruction_mse"], 0.0)
+        m = EpochMetrics(0, 0, seconds=0.0, **self._scores())
         self.history.append(m)
         self._snapshot()
         return m
@@ -237,6 +255,8 @@ class Simulation:
                         exc.args = (f"{exc.args[0]}; last good checkpoint: {exc.checkpoint}",)
                     raise
                 self._snapshot()
+                if self.validating and self.epoch == epochs:  # the test split, once, at the end
+                    m.test_accuracy, m.test_reconstruction_mse = self.evaluate().values()
                 if out is not None:
                     self.save_checkpoint(Path(out) / CHECKPOINT)
                 if on_epoch is not None:

@@ -171,3 +171,25 @@ def test_class_counts_come_from_the_circuit_table():
 
     assert set(DATASET_CLASSES) == set(DATASET_NAMES)
     assert load_dataset("digits").n_classes == DATASET_CLASSES["digits"]
+
+
+def test_validation_split_is_stratified_disjoint_and_seeded():
+    from neurotp.data import load_dataset
+    from neurotp.data.datasets import split_validation
+
+    full = load_dataset("digits")
+    d = load_dataset("digits", validation=0.2)
+    assert len(d.x_train) + len(d.x_val) == len(full.x_train)
+    assert abs(len(d.x_val) - 0.2 * len(full.x_train)) <= 10  # per-class rounding
+    counts = np.bincount(d.y_val, minlength=10) / np.bincount(full.y_train, minlength=10)
+    assert np.all(np.abs(counts - 0.2) < 0.03)
+    rows = {r.tobytes() for r in full.x_train}
+    assert {r.tobytes() for r in d.x_val} <= rows
+    assert not {r.tobytes() for r in d.x_val} & {r.tobytes() for r in d.x_train}
+    np.testing.assert_array_equal(d.x_test, full.x_test)  # the test split is untouched
+    again = load_dataset("digits", validation=0.2)
+    np.testing.assert_array_equal(again.y_val, d.y_val)
+    assert not np.array_equal(split_validation(full.x_train, full.y_train, 0.2, 1)[2], d.x_val)
+    assert load_dataset("digits").x_val is None
+    with pytest.raises(ValueError, match=r"validation: 1.0 must lie in \(0, 1\)"):
+        split_validation(full.x_train, full.y_train, 1.0)

@@ -43,6 +43,9 @@ def test_run_writes_outputs_and_prints_summary(tmp_path, capsys):
     m = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert len(m["history"]) == 3  # epoch 0 (before training) and 2 epochs
     assert "pca_baseline" not in m  # a classifier: no reconstruction
+    assert m["locality"]["summary"] == "1 tie, 3 index reads, 5 global gates"
+    assert {"kind", "where", "what"} == set(m["locality"]["findings"][0])
+    assert "locality audit: 1 tie, 3 index reads, 5 global gates" in printed
     with np.load(tmp_path / "a" / "recording.npz", allow_pickle=False) as z:
         assert z["rates"].shape[1] == int(z["population_sizes"].sum())
         assert list(z["weight_epochs"]) == [0, 1, 2]  # before training, after each epoch

@@ -240,3 +240,21 @@ def test_identity_mismatch_ignores_only_the_epoch_count():
     assert identity_mismatch(old, new) == (
         "checkpoint was made with protocol.dt=1.0, this run has 0.5"
     )
+
+
+def test_validation_split_scores_every_epoch_and_the_test_split_once(tmp_path):
+    c = load_circuit(ROOT / "circuits" / "digits_tp.yaml", [*SMALL, "protocol.validation=0.25"])
+    s = Simulation(c)
+    assert len(s.data.x_train) + len(s.data.x_val) == 120 and len(s.data.x_val) == 30
+    hist = s.train(2, out=tmp_path)
+    assert [h.epoch for h in hist] == [0, 1, 2]
+    assert all(h.val_accuracy is not None for h in hist)
+    assert [h.test_accuracy is None for h in hist] == [True, True, False]
+    assert hist[-1].test_accuracy == s.evaluate()["test_accuracy"]
+    assert hist[-1].val_accuracy == s.evaluate(split="val")["val_accuracy"]
+    assert hist[-1].samples_seen == 2 * 90  # the validation samples are never trained on
+    plain = sim()
+    plain.train(1)
+    assert all(h.test_accuracy is not None and h.val_accuracy is None for h in plain.history)
+    with pytest.raises(ValueError, match="split: 'train'; allowed: test, val"):
+        s.evaluate(split="train")

@@ -273,6 +273,11 @@ def test_negative_seed():
     check(_set(base(), "seed", -1), "seed: -1 is negative; allowed: an integer >= 0")
 
 
+@pytest.mark.parametrize("value", [-0.1, 1.0])
+def test_validation_fraction_lies_in_zero_one(value):
+    check(_set(base(), "protocol.validation", value), "protocol.validation", "must lie in [0, 1)")
+
+
 def test_negative_input_noise():
     check(
         _set(base(), "protocol.input_noise", -0.1),

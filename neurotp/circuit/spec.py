@@ -142,7 +142,9 @@ class Protocol:
     argmax of ``readout``'s mean rate over ``readout_window`` (ms from onset);
     ``reconstruction`` names a population whose mean rate over the readout window is
     compared with the input (reconstruction error). Every rule's lr is multiplied by
-    ``lr_decay`` after each training epoch.
+    ``lr_decay`` after each training epoch. ``validation`` is the fraction of the training set
+    held out (stratified) for tuning: with it, every epoch is scored on the validation split
+    and the test split is scored once, after the last epoch.
     """
 
     dt: float = 1.0
@@ -161,6 +163,7 @@ class Protocol:
     lr_decay: float = 1.0
     n_train: int | None = None
     n_test: int | None = None
+    validation: float = 0.0
 
 
 @dataclass

@@ -185,6 +185,11 @@ def validate(c: Circuit) -> Circuit:
         delay_steps(getattr(proto, key), dt, f"protocol.{key}")
     if not 0 < proto.lr_decay <= 1:
         raise CircuitError(f"protocol.lr_decay: {proto.lr_decay} must lie in (0, 1]")
+    if not 0 <= proto.validation < 1:
+        raise CircuitError(
+            f"protocol.validation: {proto.validation} must lie in [0, 1) "
+            "(the fraction of the training set held out)"
+        )
     if proto.input_noise < 0:
         raise CircuitError(
             f"protocol.input_noise: {proto.input_noise} is negative; allowed: a number >= 0"

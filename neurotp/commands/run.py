@@ -106,6 +106,7 @@ def main(args: argparse.Namespace) -> int:
     import numpy as np
 
     from neurotp.circuit import load_circuit, make_drive, validate
+    from neurotp.circuit.audit import audit, summary
     from neurotp.metrics import pca_reconstruction_mse
     from neurotp.outputs import (
         code_population,
@@ -192,6 +193,11 @@ def main(args: argparse.Namespace) -> int:
             "test_reconstruction_mse": pca,
             "ratio": None if mse is None else mse / pca,
         }
+    findings = audit(circuit)
+    payload["locality"] = {
+        "summary": summary(findings),
+        "findings": [f.to_dict() for f in findings],
+    }
     write_metrics(out / "metrics.json", payload)
     write_circuit(out / "circuit.yaml", sim.comp)
     clamped = bool(drive.clamp)
@@ -218,6 +224,10 @@ def main(args: argparse.Namespace) -> int:
         predicted=predicted,
     )
     parts = [f"{circuit.name} [{args.backend}, seed {circuit.seed}] after {final['epoch']} epochs:"]
+    if final.get("val_accuracy") is not None:
+        parts.append(f"validation accuracy {100 * final['val_accuracy']:.2f} %,")
+    if final.get("val_reconstruction_mse") is not None:
+        parts.append(f"validation reconstruction MSE {final['val_reconstruction_mse']:.5f},")
     if final["test_accuracy"] is not None:
         parts.append(f"test accuracy {100 * final['test_accuracy']:.2f} %")
     if final["test_reconstruction_mse"] is not None:
@@ -227,4 +237,5 @@ def main(args: argparse.Namespace) -> int:
             parts.append(f"(PCA-{k} {pca:.5f}, {ratio:.2f}x)")
     parts.append(f"({wall:.1f} s); outputs in {out}")
     print(" ".join(parts))
+    print(f"locality audit: {summary(findings)} (`neurotp audit {args.circuit}` for the table)")
     return 0

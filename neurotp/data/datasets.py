@@ -48,6 +48,8 @@ class Dataset:
     y_test: np.ndarray
     n_classes: int
     image_shape: tuple[int, int]
+    x_val: np.ndarray | None = None  # held out of the training set (``validation``), or None
+    y_val: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -214,12 +216,15 @@ def load_dataset(
     n_train: int | None = None,
     n_test: int | None = None,
     seed: int = 0,
+    validation: float = 0.0,
 ) -> Dataset:
     """Load data set ``name`` (one of :data:`DATASET_NAMES`).
 
     ``n_train`` / ``n_test`` keep the first N examples after a shuffle seeded by ``seed``
     (the full sets keep their published order). The digits split itself is fixed
-    (stratified 70/30, ``random_state=0``) and does not depend on ``seed``.
+    (stratified 70/30, ``random_state=0``) and does not depend on ``seed``. ``validation``
+    holds that fraction of the (subset) training set out, stratified by class and seeded by
+    ``seed``, as ``x_val``/``y_val``; the training set is the rest.
     """
     _check_name(name, DATASET_NAMES)
     if name == "digits":
@@ -232,6 +237,9 @@ def load_dataset(
     rng = np.random.default_rng(seed)
     x_tr, y_tr = _subset(x_tr, y_tr, n_train, rng)
     x_te, y_te = _subset(x_te, y_te, n_test, rng)
+    x_va = y_va = None
+    if validation > 0:
+        x_tr, y_tr, x_va, y_va = split_validation(x_tr, y_tr, validation, seed)
     n_classes = DATASET_CLASSES[name]  # digits 0-9, MNIST digits, Fashion-MNIST's garments
     return Dataset(
         name=name,
@@ -241,4 +249,24 @@ def load_dataset(
         y_test=np.ascontiguousarray(y_te, dtype=np.int64),
         n_classes=n_classes,
         image_shape=image_shape,
+        x_val=None if x_va is None else np.ascontiguousarray(x_va, dtype=np.float32),
+        y_val=None if y_va is None else np.ascontiguousarray(y_va, dtype=np.int64),
     )
+
+
+def split_validation(
+    x: np.ndarray, y: np.ndarray, fraction: float, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_val, y_val): ``fraction`` of each class (rounded, at least one
+    example of every class with two or more) held out at random, seeded by ``seed``; both
+    parts keep the original order."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation: {fraction} must lie in (0, 1)")
+    rng = np.random.default_rng([seed, 20140728])
+    held = np.zeros(len(y), dtype=bool)
+    for c in np.unique(y):
+        idx = np.nonzero(y == c)[0]
+        k = int(round(fraction * len(idx)))
+        k = min(max(k, 1 if len(idx) > 1 else 0), len(idx) - 1)
+        held[rng.permutation(idx)[:k]] = True
+    return x[~held], y[~held], x[held], y[held]
