@@ -52,7 +52,12 @@ def plot_sweep(
 
     ok = [r for r in rows if r.get("status") == "ok" and not _missing(r.get(metric))]
     k = _scale(metric)
-    if len(params) == 2:
+    heatmap = len(params) == 2 and ok and all(not _missing(r.get(p)) for r in ok for p in params)
+    if not ok:
+        fig, ax = plt.subplots(figsize=(5.0, 3.0))
+        ax.text(0.5, 0.5, f"no successful point has {metric}", ha="center", va="center")
+        ax.set_axis_off()
+    elif heatmap:
         fig, ax = plt.subplots(figsize=(6.0, 4.5))
         a, b = params
         xs = _ordered([r[a] for r in ok if not _missing(r.get(a))])
@@ -91,6 +96,8 @@ def plot_sweep(
             xs, means, stds = [], [], []
             for i, v in enumerate(values):
                 vals = [k * float(r[metric]) for r in ok if not params or r.get(p) == v]
+                if not vals:
+                    continue
                 xs.append(v if numeric else i)
                 means.append(np.mean(vals))
                 stds.append(np.std(vals, ddof=1) if len(vals) > 1 else 0.0)

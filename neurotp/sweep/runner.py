@@ -257,11 +257,12 @@ def run_sweep(
     invalid = [r for p in planned for r in p.invalid]
     rows.extend(invalid)
     tasks = [t for p in planned for t in p.tasks]
-    todo = [t for t in tasks if t.key not in done]
+    todo = list({t.key: t for t in tasks if t.key not in done}.values())  # two points, one run
     total = len(tasks) + len(invalid)
+    skipped = len({t.key for t in tasks}) - len(todo)
     log(
         f"sweep {spec.source}: {len(spec.points)} point(s) x {len(spec.seeds)} seed(s) = "
-        f"{total}; {len(tasks) - len(todo)} already in {out / RESULTS_CSV}, {len(todo)} to run"
+        f"{total}; {skipped} already in {out / RESULTS_CSV}, {len(todo)} to run"
         + (f", {len(invalid)} invalid (not run)" if invalid else "")
     )
     by_key = {row_key(r): i for i, r in enumerate(rows) if r.get("hash")}
@@ -293,7 +294,7 @@ def run_sweep(
         [{**by_key_row[t.key], **p.params} for t in p.tasks if t.key in by_key_row] + p.invalid
         for p in planned
     ]
-    outcome = SweepOutcome(out, total, ran=len(todo), skipped=len(tasks) - len(todo), failed=0)
+    outcome = SweepOutcome(out, total, ran=len(todo), skipped=skipped, failed=0)
     finish(spec, outcome, rows_by_point, log)
     return outcome
 

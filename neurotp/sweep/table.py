@@ -44,6 +44,8 @@ def read_results(out: str | os.PathLike) -> list[dict[str, Any]]:
     values are ``None``."""
     out = Path(out)
     if (out / RESULTS_CSV).exists():
+        if (out / RESULTS_CSV).stat().st_size == 0:
+            return []
         df = pd.read_csv(out / RESULTS_CSV, dtype={"hash": str, "run_options": str})
     elif (out / RESULTS_PARQUET).exists():
         df = pd.read_parquet(out / RESULTS_PARQUET)
@@ -69,6 +71,8 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def write_results(rows: list[dict[str, Any]], out: str | os.PathLike, parquet: bool) -> None:
     """Write ``OUT/results.csv`` atomically (and ``results.parquet`` if ``parquet``)."""
     out = Path(out)
+    if not rows:
+        return
     df = frame(rows)
     tmp = out / (RESULTS_CSV + ".tmp")
     df.to_csv(tmp, index=False)
