@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,7 +254,6 @@ def run_sweep(
     planned = plan(spec, out)
     rows = [r for r in read_results(out) if r.get("hash")]  # invalid points: checked again
     done = {row_key(r) for r in rows if r.get("status") == "ok" or not retry_failed}
-    rows = [r for r in rows if row_key(r) in done]
     invalid = [r for p in planned for r in p.invalid]
     rows.extend(invalid)
     tasks = [t for p in planned for t in p.tasks]
@@ -277,6 +277,7 @@ def run_sweep(
         write_results(rows, out, parquet=False)
 
     write_results(rows, out, parquet=False)
+    t0 = time.perf_counter()
     if todo:
         if sequential or not scheduler_address(scheduler):  # this machine runs the points
             _warm_here(todo)
@@ -288,6 +289,8 @@ def run_sweep(
             bar.close()
         else:
             _run_dask(todo, record, scheduler, workers, progress, log)
+    if todo:
+        log(f"ran {len(todo)} point run(s) in {time.perf_counter() - t0:.1f} s")
     write_results(rows, out, parquet=True)
     by_key_row = {row_key(r): r for r in rows if r.get("hash")}
     rows_by_point = [
