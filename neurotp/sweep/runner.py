@@ -73,6 +73,10 @@ class PlannedPoint:
 
 def plan(spec: SweepSpec, out: Path) -> list[PlannedPoint]:
     text = Path(spec.source).read_text(encoding="utf-8")
+    try:  # the file and the --set of every point must resolve: else nothing can run
+        point_hash(spec.kind, text, spec.fixed, spec.seeds[0], spec.options)
+    except Exception as exc:  # noqa: BLE001 - reported as one error line
+        raise SweepError(f"{spec.source}: {exc}") from None
     planned = []
     for params in spec.points:
         overrides = (*spec.fixed, *(f"{k}={yaml_text(v)}" for k, v in params.items()))
@@ -249,9 +253,9 @@ def run_sweep(
     summary and the figure. ``sequential`` runs them in this process, one after another."""
     out = Path(spec.out).resolve()
     check_out(out)
+    planned = plan(spec, out)
     out.mkdir(parents=True, exist_ok=True)
     (out / SPEC_FILE).write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
-    planned = plan(spec, out)
     rows = [r for r in read_results(out) if r.get("hash")]  # invalid points: checked again
     done = {row_key(r) for r in rows if r.get("status") == "ok" or not retry_failed}
     invalid = [r for p in planned for r in p.invalid]
