@@ -97,18 +97,18 @@ def plan(spec: SweepSpec, out: Path) -> list[PlannedPoint]:
                     }
                 )
                 continue
-            folder = out / POINTS / point_id(hash_, seed, _json(opts))
+            name = point_id(hash_, seed, _json(opts))
             tasks.append(
                 PointTask(
-                    spec.kind,
-                    spec.source,
-                    text,
-                    dict(params),
-                    tuple(overrides),
-                    seed,
-                    opts,
-                    str(folder),
-                    hash_,
+                    kind=spec.kind,
+                    source=spec.source,
+                    text=text,
+                    params=dict(params),
+                    overrides=tuple(overrides),
+                    seed=seed,
+                    options=opts,
+                    folder=str(out / POINTS / name),
+                    hash=hash_,
                 )
             )
         planned.append(PlannedPoint(dict(params), tasks, invalid))
