@@ -112,7 +112,7 @@ def test_reference_equals_numba(name, numba_runs):
 @pytest.mark.parametrize("name", _rate_circuits())
 def test_brian2_rate_mode_equals_numba(name, numba_runs):
     pytest.importorskip("brian2", reason="pip install 'neurotp[brian2]'")
-    from neurotp.engines.brian2_engine import Brian2Engine
+    from neurotp.engines.brian2 import Brian2Engine
 
     comp, train, test, after_train, final, m_train, m_test = numba_runs(name)
     eng = Brian2Engine(comp, target="numpy")
