@@ -67,7 +67,7 @@ def bench_brian2(
     nb = NumbaEngine(comp)
     nb.run(drive)
     n_syn = int(np.sum(comp.proj_post_n * comp.proj_pre_n))
-    ruled = {int(p) for p in comp.rule_proj}
+    ruled = {int(p) for p in comp.rules.proj}
     plastic = int(sum(comp.proj_post_n[p] * comp.proj_pre_n[p] for p in ruled))
     rows: list[dict[str, Any]] = []
     for target in targets:

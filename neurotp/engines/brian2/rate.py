@@ -66,16 +66,15 @@ def timed_arrays(comp: Compiled, drive: Drive, prefix: str) -> dict[str, Any]:
     }
 
 
-def schedule(
-    lay: Layout, bp: Blueprint, groups: dict[str, Any], syn: dict[int, Any]
-) -> list[tuple[Any, str, str]]:
-    """Every ``run_regularly`` of the step, in order: (group, code, name). Summed updaters
-    are placed by :func:`place` from the same order."""
+Step = tuple[Any, str, str] | list[Any]
+
+
+def schedule(lay: Layout, bp: Blueprint, groups: dict[str, Any], syn: dict[int, Any]) -> list[Step]:
+    """Every operation of the step, in order: a ``run_regularly`` as (group, code, name), or
+    a list of summed-variable updaters to run at that point."""
     c = lay.comp
     U, DL = groups["U"], groups["DL"]
-    steps: list[tuple[Any, str, str]] = [
-        (U, "r = isin*ntp_stim(t, sidx) + (1.0 - isin)*r", "clamp_in")
-    ]
+    steps: list[Step] = [(U, "r = isin*ntp_stim(t, sidx) + (1.0 - isin)*r", "clamp_in")]
     if c.label_n > 0:
         lab = "r = islab*ntp_labon(t)*ntp_labels(t, lidx) + (1.0 - islab*ntp_labon(t))*r"
         steps.append((U, lab, "clamp_lab"))
@@ -85,7 +84,9 @@ def schedule(
     steps.append((DL, "r = tmp", "dl_write"))
     if bp.copies:
         steps.append((DL, "\n".join(bp.copies), "dl_copies"))
-    steps.append(("currents", "", ""))
+    steps.append(
+        [u for S in syn.values() for n, u in S.summed_updaters.items() if not n.startswith("back_")]
+    )
     terms = ["b"] + [
         f"mt_{p}*Ilk_{p}" if lay.owner[p] != p else f"I_{p}" for p in range(len(c.proj_names))
     ]
@@ -95,7 +96,7 @@ def schedule(
         steps.append((U, coef, "coef"))
     for r in bp.rules:
         if r.oja:
-            steps.append(("back", str(r.k), str(r.syn)))
+            steps.append([syn[r.syn].summed_updaters[f"back_{r.k}_pre"]])
         steps.append((syn[r.syn], r.weights, f"rule{r.k}"))
         if r.bias:
             steps.append((U, r.bias, f"rule{r.k}_bias"))
@@ -108,23 +109,17 @@ def schedule(
     return steps
 
 
-def place(steps: list[tuple[Any, str, str]], syn: dict[int, Any]) -> None:
-    """Create the ``run_regularly`` operations of ``steps`` and order the summed updaters
-    (the currents where ``steps`` says ``currents``, each Wᵀp just before its rule)."""
+def place(steps: list[Step]) -> None:
+    """Give every operation of ``steps`` its place in the ``start`` slot, in order."""
     order = 10
-    for group, code, name in steps:
-        if group == "currents":
-            for S in syn.values():
-                for upd_name, upd in S.summed_updaters.items():
-                    if not upd_name.startswith("back_"):
-                        upd.when, upd.order = "start", order
-                        order += 1
+    for step in steps:
+        if isinstance(step, list):
+            for upd in step:
+                upd.when, upd.order = "start", order
+                order += 1
             continue
-        if group == "back":
-            upd = syn[int(name)].summed_updaters[f"back_{code}_pre"]
-            upd.when, upd.order = "start", order
-        else:
-            group.run_regularly(code, when="start", order=order, name=f"ntp_{name}")
+        group, code, name = step
+        group.run_regularly(code, when="start", order=order, name=f"ntp_{name}")
         order += 1
 
 
@@ -175,7 +170,7 @@ def build_rate_network(comp: Compiled, state: State, drive: Drive) -> RateNetwor
     add_rules(bp, lay)
     groups = make_groups(bp, dt)
     syn = make_synapses(bp, lay, groups, state, dt)
-    place(schedule(lay, bp, groups, syn), syn)
+    place(schedule(lay, bp, groups, syn))
     mon = b2.StateMonitor(groups["U"], "r", record=True, when="end", dt=dt, name="ntp_mon")
     net = b2.Network(*groups.values(), *syn.values(), mon, name="ntp_net")
     n_steps = drive.n_presentations * comp.steps_per_presentation
