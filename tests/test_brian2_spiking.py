@@ -156,6 +156,33 @@ def test_a_replaced_state_is_the_one_that_trains():
     assert 0 < np.abs(moved).max() < 1.0  # trained, from the resumed weights
 
 
+def test_simulation_resumes_a_spiking_run_from_its_checkpoint(tmp_path):
+    """``--backend brian2 --spiking … --resume``: the resumed run trains the checkpoint."""
+    from types import SimpleNamespace
+
+    from neurotp.simulation import CHECKPOINT, Simulation
+
+    c = delay_circuit(delay=1.0, present=20.0)
+    c.protocol.readout = None  # no labels: nothing to score
+    c.traces.append(Trace("X_bar", "X", tau=5.0))
+    c.rules.append(Rule("rec", "reconstruction", "XH", lr=0.02, forward_trace="X_bar"))
+    rng = np.random.default_rng(0)
+    data = SimpleNamespace(
+        x_train=rng.random((3, 3)), y_train=np.zeros(3, int), x_test=rng.random((2, 3)), y_test=None
+    )
+    Simulation(c, backend="brian2", data=data).train(epochs=1, out=tmp_path)
+    with np.load(tmp_path / CHECKPOINT) as z:
+        saved_t, saved_w = int(z["t"]), z["w"].copy()
+    sim = Simulation.resume(c, tmp_path, backend="brian2", data=data)
+    assert sim.epoch == 1 and sim.state.t == saved_t
+    sim.train(epochs=2, out=tmp_path)
+    steps = 3 * sim.comp.steps_per_presentation
+    assert sim.state.t == saved_t + steps
+    with np.load(tmp_path / CHECKPOINT) as z:
+        assert int(z["t"]) == saved_t + steps
+        assert np.abs(z["w"] - saved_w).max() > 0  # the second epoch trained the checkpoint
+
+
 @pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
 def test_divergence_is_a_divergence_error_naming_time_and_population():
     pops = [
