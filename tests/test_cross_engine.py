@@ -6,6 +6,10 @@ where the circuit has a label population), then a short test block (labels free,
 off), on the reference engine (small circuits only), Numba and Brian2 (numpy target). The
 rates, ring buffer, traces, weights, biases and readout means must agree: reference vs Numba
 to 1e-9, Brian2 vs Numba to 1e-6 (docs/design.md §5).
+
+``random_circuit(seed, general=True)`` (two ``general`` rules, weights that start outside a
+windowed rule's bounds, windows that close early, gaps) runs Brian2 against the reference
+engine, the ground truth, through drives that switch learning on, off and on again.
 """
 
 from __future__ import annotations
@@ -112,7 +116,7 @@ def test_reference_equals_numba(name, numba_runs):
 @pytest.mark.parametrize("name", _rate_circuits())
 def test_brian2_rate_mode_equals_numba(name, numba_runs):
     pytest.importorskip("brian2", reason="pip install 'neurotp[brian2]'")
-    from neurotp.engines.brian2_engine import Brian2Engine
+    from neurotp.engines.brian2 import Brian2Engine
 
     comp, train, test, after_train, final, m_train, m_test = numba_runs(name)
     eng = Brian2Engine(comp, target="numpy")
@@ -132,3 +136,36 @@ def test_brian2_rate_mode_equals_numba(name, numba_runs):
             init.w, rule.projection
         )
         assert np.abs(moved).max() > 1e-6, rule.name
+
+
+@pytest.mark.brian2
+@pytest.mark.parametrize("seed", [0, 1])
+def test_brian2_rate_mode_equals_the_reference_on_general_rules(seed):
+    pytest.importorskip("brian2", reason="pip install 'neurotp[brian2]'")
+    from neurotp.engines.brian2 import Brian2Engine
+
+    comp = compile_circuit(random_circuit(seed, present=30.0, general=True))
+    init = comp.initial_state()
+    rules_by_name = {r.name: r for r in comp.circuit.rules}
+    lo, hi = rules_by_name["gen_SZ"].bounds
+    assert np.abs(comp.proj_matrix(init.w, "SZ")).max() > hi  # starts outside its bounds
+    rng = np.random.default_rng(seed + 10)
+    noise_rng = np.random.default_rng(seed + 11)
+    drives = []
+    for n, train in ((3, True), (2, False), (2, True)):  # learning on, off, on
+        x = rng.random((n, comp.input_n))
+        y = rng.integers(0, comp.label_n, n)
+        drives.append(make_drive(comp, x, y, noise_rng, train=train))
+    b2e, ref = Brian2Engine(comp, target="numpy"), ReferenceEngine(comp)
+    for drive in drives:
+        mb, mr = b2e.run(drive).means, ref.run(drive).means
+        d = _max_diff(b2e.state, ref.state)
+        assert max(d.values()) <= 1e-6, d
+        assert np.max(np.abs(mb - mr)) <= 1e-6
+        assert b2e.state.t == ref.state.t
+    for name in ("gen_SZ", "gen_HQ"):
+        rule = rules_by_name[name]
+        moved = comp.proj_matrix(ref.state.w, rule.projection) - comp.proj_matrix(
+            init.w, rule.projection
+        )
+        assert np.abs(moved).max() > 1e-3, name

@@ -52,7 +52,7 @@ def bench_brian2(
     second, the definition ``neurotp bench engines`` uses), ``synapses``; or ``target`` and
     ``error`` when the target could not run or disagreed.
     """
-    from neurotp.engines.brian2_engine import TARGETS, Brian2Engine
+    from neurotp.engines.brian2 import TARGETS, Brian2Engine
 
     if repeats < 1:
         raise ValueError(f"repeats: {repeats} must be >= 1")
@@ -67,7 +67,7 @@ def bench_brian2(
     nb = NumbaEngine(comp)
     nb.run(drive)
     n_syn = int(np.sum(comp.proj_post_n * comp.proj_pre_n))
-    ruled = {int(p) for p in comp.rule_proj}
+    ruled = {int(p) for p in comp.rules.proj}
     plastic = int(sum(comp.proj_post_n[p] * comp.proj_pre_n[p] for p in ruled))
     rows: list[dict[str, Any]] = []
     for target in targets:
@@ -116,7 +116,7 @@ def profile_delay_line(n: int = 1000, steps: int = 30) -> dict[str, float]:
     """
     import brian2 as b2
 
-    from neurotp.engines.brian2_engine import RateNetwork
+    from neurotp.engines.brian2.rate import build_rate_network
 
     b2.prefs.codegen.target = "numpy"
     circ = bench_circuit(n=n)
@@ -124,7 +124,7 @@ def profile_delay_line(n: int = 1000, steps: int = 30) -> dict[str, float]:
     comp = compile_circuit(circ)
     drive, _ = _drive(comp, steps * comp.dt)
     b2.start_scope()
-    rn = RateNetwork(comp, comp.initial_state(), drive)
+    rn = build_rate_network(comp, comp.initial_state(), drive)
     rn.net.run(rn.duration(), namespace=rn.namespace, profile=True)
     info = [(name, float(sec)) for name, sec in rn.net.profiling_info]
     total = sum(sec for _, sec in info)

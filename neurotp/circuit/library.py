@@ -16,6 +16,11 @@ from neurotp.circuit.spec import (
 )
 
 
+def _window(start: float, end: float, present: float) -> tuple[float, float]:
+    """A rule window of the random circuit that fits a presentation of ``present`` ms."""
+    return (min(start, present / 2), min(end, present))
+
+
 def random_circuit(
     seed: int = 0, n: int = 12, dt: float = 0.5, present: float = 50.0, general: bool = False
 ) -> Circuit:
@@ -62,7 +67,7 @@ def random_circuit(
             "prediction",
             "XH",
             lr=0.01,
-            window=(10.0, min(50.0, present)),  # a window ends by present
+            window=_window(10.0, 50.0, present),  # a window ends by present
             bias=True,
             targets=[TargetTerm("S", 0.7), TargetTerm("G", 0.3)],
             pre_trace="X_bar",
@@ -83,7 +88,7 @@ def random_circuit(
             "HG",
             lr=0.005,
             targets=[TargetTerm("H", 1.0)],
-            window=(5.0, min(40.0, present)),
+            window=_window(5.0, 40.0, present),
         ),
         Rule("oja_GH", "oja", "GH", lr=0.001),
         Rule("recirc_ZQ", "recirculation", "ZQ", lr=0.003, post_trace="Q_bar", bias=True),
@@ -104,7 +109,7 @@ def random_circuit(
                 "general",
                 "SZ",
                 lr=0.004,
-                window=(5.0, 30.0),
+                window=_window(5.0, 30.0, present),
                 bounds=(-0.25, 0.25),
                 bias=True,
                 form=RuleForm(
@@ -120,7 +125,7 @@ def random_circuit(
                 "general",
                 "HQ",
                 lr=0.006,
-                window=(15.0, 45.0),
+                window=_window(15.0, 45.0, present),
                 form=RuleForm(
                     plus=[FormTerm("post", 0.5), FormTerm("rate:T", 0.5)],
                     plus_pre="trace:H_bar_1",

@@ -22,7 +22,7 @@ def get_engine(name: str) -> type[Any]:
         return NumbaEngine
     if name == "brian2":
         try:
-            from neurotp.engines.brian2_engine import Brian2Engine
+            from neurotp.engines.brian2 import Brian2Engine
         except ImportError as exc:  # brian2 is an optional extra
             raise ImportError(
                 "backend 'brian2' needs the optional extra: pip install 'neurotp[brian2]'"
