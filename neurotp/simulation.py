@@ -60,10 +60,10 @@ def numba_kernels_ready() -> bool:
     if _NUMBA_DRIVEN:
         return True
     try:
-        from neurotp.engines import numba_kernels
+        from neurotp.engines.numba import loop
 
-        index = Path(numba_kernels.run_block._cache._cache_file._index_path)
-        return index.stat().st_mtime >= Path(numba_kernels.__file__).stat().st_mtime
+        index = Path(loop.run_drive._cache._cache_file._index_path)
+        return index.stat().st_mtime >= Path(loop.__file__).stat().st_mtime
     except Exception:  # noqa: BLE001 - numba internals moved or no cache yet: assume cold
         return False
 

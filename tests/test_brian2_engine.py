@@ -16,7 +16,7 @@ from neurotp.circuit.library import random_circuit  # noqa: E402
 from neurotp.circuit.spec import Circuit, Population, Projection, Protocol, WeightInit  # noqa: E402
 from neurotp.engines import DivergenceError, get_engine  # noqa: E402
 from neurotp.engines.brian2 import TARGETS, Brian2Engine  # noqa: E402
-from neurotp.engines.numba_engine import NumbaEngine  # noqa: E402
+from neurotp.engines.numba import NumbaEngine  # noqa: E402
 from neurotp.engines.reference import ReferenceEngine  # noqa: E402
 
 pytestmark = pytest.mark.brian2

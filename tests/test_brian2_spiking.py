@@ -23,7 +23,7 @@ from neurotp.circuit.spec import (  # noqa: E402
 )
 from neurotp.engines import DivergenceError  # noqa: E402
 from neurotp.engines.brian2 import Brian2Engine  # noqa: E402
-from neurotp.engines.numba_engine import NumbaEngine  # noqa: E402
+from neurotp.engines.numba import NumbaEngine  # noqa: E402
 
 pytestmark = pytest.mark.brian2
 

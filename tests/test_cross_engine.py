@@ -21,7 +21,7 @@ import pytest
 
 from neurotp.circuit import compile_circuit, load_circuit, make_drive
 from neurotp.circuit.library import random_circuit
-from neurotp.engines.numba_engine import NumbaEngine
+from neurotp.engines.numba import NumbaEngine
 from neurotp.engines.reference import ReferenceEngine
 
 CIRCUIT_DIR = Path(__file__).resolve().parents[1] / "circuits"

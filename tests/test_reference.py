@@ -14,7 +14,7 @@ from neurotp.circuit import (
     compile_circuit,
     make_drive,
 )
-from neurotp.engines.numba_engine import NumbaEngine
+from neurotp.engines.numba import NumbaEngine
 from neurotp.engines.reference import ReferenceEngine
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from neurotp.circuit import Circuit, compile_circuit, make_drive
 from neurotp.circuit.library import bench_circuit
-from neurotp.engines.numba_engine import NumbaEngine
+from neurotp.engines.numba import NumbaEngine
 from neurotp.metrics import state_difference
 
 TOLERANCE = 1e-6

@@ -7,7 +7,7 @@ per wall second, synapse updates/s, and, for the Numba engine, the memory traffi
 updates imply beside memory bandwidths measured in the same run (an in-place update of a
 buffer the size of the weights, and a STREAM-like copy). The
 Numba engine (one thread) is timed as it runs by default (float64, delay blocks: see
-:func:`neurotp.engines.numba_engine.block_plan`), with the plain step loop, and in float32
+:func:`neurotp.engines.numba.block_plan`), with the plain step loop, and in float32
 with delay blocks and with the step loop; the reference as it runs (NumPy's BLAS threads)
 and with one BLAS thread. Timings go round-robin, best of ``--repeats`` each.
 """
@@ -81,14 +81,14 @@ def _time_once(engine_cls, comp, drive, **options) -> float:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from neurotp.engines.numba_engine import NumbaEngine, fusable_projections
+    from neurotp.engines.numba import NumbaEngine, fusable_projections
     from neurotp.engines.reference import ReferenceEngine
 
     circuit = bench_circuit(n=args.units)
     # one presentation = numba_steps (or reference_steps) steps
     circuit.protocol.present = float(args.numba_steps) * circuit.protocol.dt
     comp = compile_circuit(circuit)
-    plastic_p = sorted({int(p) for p in comp.rule_proj})
+    plastic_p = sorted({int(p) for p in comp.rules.proj})
     plastic = sum(int(comp.proj_post_n[p] * comp.proj_pre_n[p]) for p in plastic_p)
     n_syn = int(sum(comp.proj_post_n * comp.proj_pre_n))
 

@@ -17,7 +17,7 @@ def get_engine(name: str) -> type[Any]:
 
         return ReferenceEngine
     if name == "numba":
-        from neurotp.engines.numba_engine import NumbaEngine
+        from neurotp.engines.numba import NumbaEngine
 
         return NumbaEngine
     if name == "brian2":

@@ -139,9 +139,9 @@ def numba_cache_dir() -> str:
     """Where Numba keeps the engine's compiled kernels (``NUMBA_CACHE_DIR`` if set, else
     ``__pycache__`` beside the kernels or Numba's user-wide cache)."""
     try:
-        from neurotp.engines import numba_kernels
+        from neurotp.engines.numba import loop
 
-        return str(numba_kernels.run_block._cache._cache_path)
+        return str(loop.run_drive._cache._cache_path)
     except Exception:  # pragma: no cover - a Numba without that private attribute
         return os.environ.get("NUMBA_CACHE_DIR", "numba-default")
 
