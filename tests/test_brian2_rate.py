@@ -9,7 +9,7 @@ import pytest
 
 brian2 = pytest.importorskip("brian2", reason="pip install 'neurotp[brian2]'")
 
-from neurotp.circuit import compile_circuit, compiled, make_drive, rules  # noqa: E402
+from neurotp.circuit import compile_circuit, make_drive, rules  # noqa: E402
 from neurotp.circuit.library import random_circuit  # noqa: E402
 from neurotp.circuit.spec import (  # noqa: E402
     Circuit,
@@ -130,7 +130,6 @@ def test_a_new_element_wise_preset_needs_no_brian2_change(monkeypatch):
         needs=("pre_trace",),
     )
     monkeypatch.setitem(rules.PRESETS, "anti_hebb", preset)
-    monkeypatch.setitem(compiled.RULE_CODES, "anti_hebb", len(compiled.RULE_CODES))
     c = random_circuit(3, present=20.0)
     c.rules.append(Rule("ah", "anti_hebb", "XH", lr=0.02, pre_trace="X_bar", bounds=(-2.0, 2.0)))
     comp = compile_circuit(c)

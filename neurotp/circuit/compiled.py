@@ -14,11 +14,10 @@ import numpy as np
 
 from neurotp.circuit.activations import ACTIVATION_CODES
 from neurotp.circuit.memory import check_memory
-from neurotp.circuit.rules import RULE_KINDS, RuleTable, rule_table
+from neurotp.circuit.rules import RuleTable, rule_table
 from neurotp.circuit.spec import Circuit
 from neurotp.circuit.validate import delay_steps, validate
 
-RULE_CODES: dict[str, int] = {k: i for i, k in enumerate(RULE_KINDS)}
 ROLE_CODES: dict[str, int] = {"hidden": 0, "input": 1, "label": 2}
 
 
@@ -98,17 +97,12 @@ class Compiled:
     # rule_bias, rule_lo, rule_hi and rule_win are the same arrays as rules.eta etc.
     rules: RuleTable
     rule_names: list[str]
-    rule_kind: np.ndarray
     rule_proj: np.ndarray
     rule_eta: np.ndarray  # lr * dt
     rule_bias: np.ndarray
     rule_lo: np.ndarray
     rule_hi: np.ndarray
-    rule_trace: np.ndarray  # pre/forward/post trace index, -1 if none
     rule_win: np.ndarray  # (n_rules, 2) window in steps from onset, [start, end)
-    tgt_ptr: np.ndarray  # targets of rule k: tgt_ptr[k]:tgt_ptr[k+1]
-    tgt_off: np.ndarray
-    tgt_w: np.ndarray
     # protocol
     present_steps: int
     gap_steps: int
@@ -224,24 +218,12 @@ def compile_circuit(c: Circuit) -> Compiled:
     gap = delay_steps(c.protocol.gap, dt, "protocol.gap")
     rules = c.rules
     nr = len(rules)
-    kind = np.array([RULE_CODES[r.kind] for r in rules], dtype=np.int64)
-    rtrace = np.full(nr, -1, dtype=np.int64)
     win = np.zeros((nr, 2), dtype=np.int64)
-    ptr = [0]
-    toff: list[int] = []
-    tw: list[float] = []
     for k, r in enumerate(rules):
-        tname = r.pre_trace or r.forward_trace or r.post_trace
-        if r.kind in ("prediction", "reconstruction", "recirculation"):
-            rtrace[k] = tnames.index(tname)
         if r.window is None:
             win[k] = (0, present)
         else:
             win[k] = (int(round(r.window[0] / dt)), int(round(r.window[1] / dt)))
-        for tt in r.targets:
-            toff.append(int(offs[idx[tt.population]]))
-            tw.append(float(tt.weight))
-        ptr.append(len(toff))
 
     table = rule_table(
         c,
@@ -292,17 +274,12 @@ def compile_circuit(c: Circuit) -> Compiled:
         n_trace_units=int(tr_n.sum()),
         rules=table,
         rule_names=[r.name for r in rules],
-        rule_kind=kind,
         rule_proj=table.proj,
         rule_eta=table.eta,
         rule_bias=table.bias,
         rule_lo=table.lo,
         rule_hi=table.hi,
-        rule_trace=rtrace,
         rule_win=table.win,
-        tgt_ptr=np.array(ptr, dtype=np.int64),
-        tgt_off=np.array(toff, dtype=np.int64),
-        tgt_w=np.array(tw, dtype=np.float64),
         present_steps=present,
         gap_steps=gap,
         input_off=int(offs[idx[proto.input]]),

@@ -1,0 +1,94 @@
+"""Checks of the package's shape anyone can run: no import cycle, modules of one concept."""
+
+import ast
+import pathlib
+
+import neurotp
+
+ROOT = pathlib.Path(neurotp.__file__).parent
+MAX_LINES = 500
+# modules allowed past MAX_LINES, with the reason (keep this list short and honest)
+LONG_MODULES: dict[str, str] = {
+    "neurotp.engines.brian2.spiking": "one runner (groups, synapses, schedule builders) plus the "
+    "~60-line model docstring that documents the spike encoding; 515 lines",
+}
+
+
+def module_name(path: pathlib.Path) -> str:
+    rel = path.relative_to(ROOT.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def imports_of(path: pathlib.Path, name: str) -> set[str]:
+    """neurotp modules the module at ``path`` imports, anywhere in it (an import inside a
+    function still makes the two modules depend on each other)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("neurotp"))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.startswith("neurotp"):
+                out.add(mod)
+                out.update(f"{mod}.{a.name}" for a in node.names)
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = {module_name(p): p for p in ROOT.rglob("*.py")}
+    graph = {}
+    for name, path in paths.items():
+        graph[name] = {m for m in imports_of(path, name) if m in paths and m != name}
+    return graph
+
+
+def test_no_import_cycle_in_the_package():
+    graph = import_graph()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            # a package's __init__ importing its own submodules is not a cycle
+            if node.startswith(nxt + ".") or nxt.startswith(node + "."):
+                continue
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt) :] + [nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+
+
+def test_the_cycle_check_finds_a_cycle(tmp_path):
+    (tmp_path / "a.py").write_text("from neurotp.b import x\n")
+    (tmp_path / "b.py").write_text("import neurotp.a\n")
+    assert imports_of(tmp_path / "a.py", "neurotp.a") == {"neurotp.b", "neurotp.b.x"}
+    assert imports_of(tmp_path / "b.py", "neurotp.b") == {"neurotp.a"}
+
+
+def test_modules_stay_under_the_line_budget():
+    long = {
+        module_name(p): n
+        for p in ROOT.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    unexplained = {m: n for m, n in long.items() if m not in LONG_MODULES}
+    assert not unexplained, f"modules over {MAX_LINES} lines: {unexplained}"
