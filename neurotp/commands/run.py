@@ -6,13 +6,15 @@ import argparse
 import time
 from pathlib import Path
 
+from neurotp.engines.registry import BACKENDS, DEFAULT_BACKEND, backend_help
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run", help="train a circuit (YAML) with its protocol; write metrics and figures"
     )
     p.add_argument("circuit", help="circuit YAML file, e.g. circuits/digits_tp.yaml")
-    p.add_argument("--backend", default="numba", choices=["reference", "numba", "brian2"])
+    p.add_argument("--backend", default=DEFAULT_BACKEND, choices=BACKENDS, help=backend_help())
     p.add_argument("--seed", type=int, default=None, help="override the circuit's seed")
     p.add_argument(
         "--epochs", type=positive_int, default=None, help="override protocol.epochs (>= 1)"

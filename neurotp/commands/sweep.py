@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from neurotp.engines.registry import BACKENDS, backend_help
+
 #: exit status when N points failed: FAILED_BASE + min(N, 25)
 FAILED_BASE = 100
 
@@ -40,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="an override of every point, as `neurotp run --set`",
     )
     p.add_argument("--epochs", type=int, default=None, help="epochs of every point")
-    p.add_argument("--backend", default=None, choices=["reference", "numba", "brian2"])
+    p.add_argument("--backend", default=None, choices=BACKENDS, help=backend_help())
     p.add_argument("--dtype", default=None, choices=["float64", "float32"])
     p.add_argument(
         "--block-steps",

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from neurotp.engines.registry import BACKENDS
+
 SPEC_KEYS = (
     "circuit",
     "train",
@@ -58,7 +60,6 @@ ROW_COLUMNS = (
     "folder",
     "finished",
 )
-BACKENDS = ("reference", "numba", "brian2")
 DTYPES = ("float64", "float32")
 
 
