@@ -32,7 +32,9 @@ def test_with_feedback_equal_to_weights_it_is_backprop():
     x, y = _data()
     fa = FeedbackAlignment([20, 16, 12, 5], device="cpu", seed=1, dtype=torch.float64)
     bp = Backprop([20, 16, 12, 5], device="cpu", seed=1, dtype=torch.float64)
-    fa.B = [w.clone() for w in fa.W]
+    with torch.no_grad():
+        for l, w in enumerate(fa.W, start=1):
+            getattr(fa, f"B{l}").copy_(w)
     for a, b in zip(fa.gradients(x.double(), y)[0], bp.gradients(x.double(), y)[0], strict=True):
         torch.testing.assert_close(a, b)
 
@@ -51,4 +53,5 @@ def test_learns_digits_and_aligns():
     w, b = alg.W[1].flatten(), alg.B[1].flatten()
     cos = float(w @ b / (w.norm() * b.norm()))
     assert cos > 0.2
-    assert "B2" in alg.state_dict()
+    assert "B2" in alg.state_dict()  # a buffer: saved, not a parameter, never optimised
+    assert all(p is not alg.B2 for p in alg.parameters())
