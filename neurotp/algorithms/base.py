@@ -115,6 +115,11 @@ class Algorithm(nn.Module):
         else:
             if sizes is not None and tuple(sizes) != tuple(net.sizes):
                 raise ValueError(f"sizes: {list(sizes)} disagree with the net's {net.sizes}")
+            if "sign_layers" in hyper and set(hyper["sign_layers"]) != set(net.sign_layers):
+                raise ValueError(
+                    f"sign_layers: {list(hyper['sign_layers'])} disagree with the net's "
+                    f"{sorted(net.sign_layers)} (set them on the FeedforwardNet)"
+                )
             net = net.to(self.device, dtype)
         self.net = net
         self.sizes = net.sizes
