@@ -50,7 +50,7 @@ def test_learns_digits_and_aligns():
             alg.train_batch(x[i : i + 32], y[i : i + 32])
     assert alg.accuracy(d.x_test, d.y_test) > 0.9
     # Lillicrap et al.: W_2 comes to align with B_2 (angle well below 90 degrees).
-    w, b = alg.W[1].flatten(), alg.B[1].flatten()
+    w, b = alg.W[1].detach().flatten(), alg.B[1].flatten()
     cos = float(w @ b / (w.norm() * b.norm()))
     assert cos > 0.2
     assert "B2" in alg.state_dict()  # a buffer: saved, not a parameter, never optimised
