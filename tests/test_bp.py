@@ -21,9 +21,8 @@ def test_manual_gradients_equal_autograd(activation, sign_layers, ste):
     a = Backprop([20, 16, 12, 5], activation, **kw)
     b = Backprop([20, 16, 12, 5], activation, backend="autograd", **kw)
     gW, gb, loss = a.gradients(x.double(), y)
-    for p in b.params:
-        p.grad = None
-    ref = torch.nn.functional.cross_entropy(b._forward_autograd(x.double()), y)
+    b.zero_grad(set_to_none=True)
+    ref = b.autograd_loss(x.double(), y)
     ref.backward()
     assert float(loss) == pytest.approx(float(ref.detach()), rel=1e-12)
     for g, w in zip(gW, b.W, strict=True):
@@ -68,10 +67,33 @@ def test_same_seed_same_numbers_and_state_roundtrip():
     assert not torch.equal(other.predict(x), trained.predict(x))
     other.load_state_dict(state)
     assert torch.equal(other.predict(x), trained.predict(x))
-    with pytest.raises(ValueError, match=r"state_dict\['W1'\]: shape"):
-        other.load_state_dict({**state, "W1": torch.zeros(3, 3)})
-    with pytest.raises(ValueError, match="missing keys"):
-        other.load_state_dict({"W1": state["W1"]})
+    assert list(state) == [f"net.layers.{i}.{k}" for i in (0, 1) for k in ("weight", "bias")]
+    with pytest.raises(RuntimeError, match="size mismatch for net.layers.0.weight"):
+        other.load_state_dict({**state, "net.layers.0.weight": torch.zeros(3, 3)})
+    with pytest.raises(RuntimeError, match="Missing key"):
+        other.load_state_dict({"net.layers.0.weight": state["net.layers.0.weight"]})
+
+
+def test_own_network_and_optimizer():
+    """A user's nn.Linear layers and torch.optim optimizer: plain SGD on the gradients."""
+    from functools import partial
+
+    from neurotp.algorithms.network import FeedforwardNet
+
+    x, y = _data()
+    torch.manual_seed(0)
+    net = FeedforwardNet([torch.nn.Linear(20, 8), torch.nn.Linear(8, 5)], "tanh")
+    w0 = net.layers[0].weight.detach().clone()
+    alg = Backprop(net=net, device="cpu", optimizer=partial(torch.optim.SGD, lr=0.5))
+    assert alg.net is net and alg.sizes == (20, 8, 5)
+    gW, _, _ = alg.gradients(x, y)
+    alg.opt.step()
+    torch.testing.assert_close(net.layers[0].weight, w0 - 0.5 * gW[0])
+    torch.testing.assert_close(alg(x), alg.predict(x))  # nn.Module call = forward pass
+    with pytest.raises(ValueError, match="net: must be a FeedforwardNet"):
+        Backprop(net=torch.nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="optimizer: the factory returned"):
+        Backprop([4, 3], optimizer=lambda groups: None)
 
 
 def test_forward_layers_and_predict_shapes():

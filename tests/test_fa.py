@@ -32,7 +32,9 @@ def test_with_feedback_equal_to_weights_it_is_backprop():
     x, y = _data()
     fa = FeedbackAlignment([20, 16, 12, 5], device="cpu", seed=1, dtype=torch.float64)
     bp = Backprop([20, 16, 12, 5], device="cpu", seed=1, dtype=torch.float64)
-    fa.B = [w.clone() for w in fa.W]
+    with torch.no_grad():
+        for l, w in enumerate(fa.W, start=1):
+            getattr(fa, f"B{l}").copy_(w)
     for a, b in zip(fa.gradients(x.double(), y)[0], bp.gradients(x.double(), y)[0], strict=True):
         torch.testing.assert_close(a, b)
 
@@ -48,7 +50,8 @@ def test_learns_digits_and_aligns():
             alg.train_batch(x[i : i + 32], y[i : i + 32])
     assert alg.accuracy(d.x_test, d.y_test) > 0.9
     # Lillicrap et al.: W_2 comes to align with B_2 (angle well below 90 degrees).
-    w, b = alg.W[1].flatten(), alg.B[1].flatten()
+    w, b = alg.W[1].detach().flatten(), alg.B[1].flatten()
     cos = float(w @ b / (w.norm() * b.norm()))
     assert cos > 0.2
-    assert "B2" in alg.state_dict()
+    assert "B2" in alg.state_dict()  # a buffer: saved, not a parameter, never optimised
+    assert all(p is not alg.B2 for p in alg.parameters())

@@ -180,3 +180,19 @@ def test_fig_samples_main_small(tmp_path):
     # the cache holds plain arrays (no pickle) and re-plots to the same summary
     again = fig.main(["--from-cache"], out_dir=tmp_path, cache=tmp_path / "c.npz")
     assert fig.summary(again) == fig.summary(res)
+
+
+def test_own_torch_optimizer(digits):
+    """Any torch.optim optimizer trains the stack: one SGD step is p - lr * grad."""
+    from functools import partial
+
+    model = StackedDenoisingAE(
+        [64, 16, 8], seed=0, device="cpu", optimizer=partial(torch.optim.SGD, lr=0.5)
+    )
+    assert isinstance(model.optimizer, torch.optim.SGD)
+    before = [p.detach().clone() for p in model.parameters()]
+    model.train_batch(digits.x_train[:20])
+    for p, b in zip(model.parameters(), before, strict=True):
+        torch.testing.assert_close(p.detach(), b - 0.5 * p.grad)
+    with pytest.raises(ValueError, match="optimizer: the factory returned"):
+        StackedDenoisingAE([64, 8], device="cpu", optimizer=lambda params: None)

@@ -7,9 +7,9 @@ from neurotp.algorithms.registry import get_algorithm  # noqa: E402
 from neurotp.algorithms.supervised_tp import (  # noqa: E402
     SupervisedTargetProp,
     labeled_mask,
-    run_experiment,
 )
 from neurotp.data.datasets import load_dataset  # noqa: E402
+from neurotp.train import train_supervised_tp  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -57,8 +57,8 @@ def test_prediction_ignores_the_label_inputs(digits):
     x = digits.x_test[:30]
     before = alg.predict(x).clone()
     with torch.no_grad():
-        alg.A_y.add_(5.0)
-        alg.a_m.add_(5.0)
+        alg.top_y.weight.add_(5.0)
+        alg.top_m.add_(5.0)
     torch.testing.assert_close(alg.predict(x), before)
     hs = alg.forward_layers(x)
     assert [t.shape[1] for t in hs] == [64, 16, 16, 10]
@@ -69,13 +69,13 @@ def test_prediction_ignores_the_label_inputs(digits):
 def test_learns_digits_and_targets_matter():
     torch.set_num_threads(1)
     kw = dict(hidden=(32, 32), epochs=12, lr=3e-3, device="cpu")
-    full = run_experiment("digits", **kw)
+    full = train_supervised_tp("digits", **kw)
     assert full["test_accuracy"] >= 0.9, full["test_accuracy"]
     # With the layer-wise reconstruction term off, the propagated targets are the only signal
     # reaching the hidden levels: switching them off (gain 0) leaves random hidden features.
     kw["encoder_ae_weight"] = 0.0
-    targets_only = run_experiment("digits", **kw)
-    frozen = run_experiment("digits", target_gain=0.0, **kw)
+    targets_only = train_supervised_tp("digits", **kw)
+    frozen = train_supervised_tp("digits", target_gain=0.0, **kw)
     assert targets_only["test_accuracy"] > frozen["test_accuracy"] + 0.08, (targets_only, frozen)
 
 
@@ -114,7 +114,8 @@ def test_state_dict_roundtrip(digits):
     b = SupervisedTargetProp([64, 16, 10], device="cpu", seed=5)
     b.load_state_dict(a.state_dict())
     torch.testing.assert_close(a.predict(digits.x_test), b.predict(digits.x_test))
-    assert "top_A_y" in a.state_dict() and "V1" in a.state_dict()
+    assert {"top_y.weight", "top_m", "decoders.0.weight"} <= set(a.state_dict())
+    assert "net.layers.1.weight" not in a.state_dict()  # the top level replaced layer L
 
 
 def test_bad_hyper_parameters_name_the_field():

@@ -2,6 +2,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers import local_gradient_check  # noqa: E402
+
 from neurotp.algorithms.tp import TargetProp  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -21,39 +23,6 @@ def _frozen(cls=TargetProp, **kw):
     return cls(
         SIZES, device="cpu", seed=2, dtype=torch.float64, lr=0.0, lr_inv=0.0, noise=0.2, **kw
     )
-
-
-def local_gradient_check(alg, x, y):
-    """Every layer's applied gradient equals autograd of that layer's own loss with its
-    input and target detached: no gradient crosses a layer."""
-    rec = {}
-    alg.step(x, y, rec)
-    L = alg.n_layers
-    for l in range(1, L + 1):
-        inp = rec["inputs"][l - 1].detach()
-        W = alg.W[l - 1].detach().clone().requires_grad_(True)
-        b = alg.b[l - 1].detach().clone().requires_grad_(True)
-        a = inp @ W.T + b
-        if l == L:
-            loss = torch.nn.functional.cross_entropy(a, y)
-        else:
-            tgt = rec["targets"][l].detach()
-            loss = 0.5 * ((alg.act.fn(a) - tgt) ** 2).sum(1).mean()
-        gW, gb = torch.autograd.grad(loss, (W, b))
-        torch.testing.assert_close(alg.W[l - 1].grad, gW, rtol=1e-9, atol=1e-12)
-        torch.testing.assert_close(alg.b[l - 1].grad, gb, rtol=1e-9, atol=1e-12)
-    # Decoders: ½‖g_l(f_l(h̃)) - h̃‖² with f_l's output treated as a constant input.
-    for l in range(2, L):
-        hn = rec["noisy"][l].detach()
-        s = alg.f(l, hn.clone()).detach()
-        V = alg.V[l].detach().clone().requires_grad_(True)
-        c = alg.c[l].detach().clone().requires_grad_(True)
-        r = alg.inv_act.fn(s @ V.T + c)
-        loss = 0.5 * ((r - hn) ** 2).sum(1).mean()
-        gV, gc = torch.autograd.grad(loss, (V, c))
-        torch.testing.assert_close(alg.V[l].grad, gV, rtol=1e-9, atol=1e-12)
-        torch.testing.assert_close(alg.c[l].grad, gc, rtol=1e-9, atol=1e-12)
-    return rec
 
 
 def test_no_gradient_crosses_a_layer():
@@ -78,10 +47,28 @@ def test_targets_are_decoded_top_target():
 
 def test_no_autograd_graph_is_built():
     x, y = _data()
-    alg = TargetProp(SIZES, device="cpu")
-    alg.train_batch(x.float(), y)
-    tensors = list(alg.named_tensors().values())
-    assert not any(t.requires_grad for t in tensors)
+    alg = TargetProp(SIZES, device="cpu", dtype=torch.float64)
+    rec = {}
+    alg.step(x, y, rec)
+    made = [*rec["hs"], *rec["targets"].values(), *rec["noisy"].values()]
+    assert all(t.grad_fn is None for t in made)
+    assert all(p.grad is not None and p.grad.grad_fn is None for p in alg.parameters())
+
+
+def test_is_an_nn_module_trained_by_torch_optim():
+    """Decoders and layers are nn.Linear modules; any torch.optim optimizer can be put in."""
+    x, y = _data()
+    alg = TargetProp(SIZES, device="cpu", dtype=torch.float64, optimizer=torch.optim.SGD)
+    assert isinstance(alg.net.layers[0], torch.nn.Linear)
+    assert isinstance(alg.decoders["2"], torch.nn.Linear)
+    assert all(isinstance(o, torch.optim.SGD) for o in alg.optimizers())
+    names = {n for n, _ in alg.named_parameters()}
+    assert {"net.layers.0.weight", "decoders.2.weight", "decoders.3.bias"} <= names
+    n_params = sum(len(g["params"]) for o in alg.optimizers() for g in o.param_groups)
+    assert n_params == len(list(alg.parameters()))
+    before = [p.detach().clone() for p in alg.parameters()]
+    alg.train_batch(x, y)
+    assert all(not torch.equal(a, p) for a, p in zip(before, alg.parameters(), strict=True))
 
 
 def test_decoders_learn_to_invert():

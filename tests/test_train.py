@@ -134,18 +134,56 @@ def test_lr_schedule():
     assert f[0] == 1.0 and f == sorted(f, reverse=True) and 0 < f[-1] < 0.2
     with pytest.raises(ValueError, match="lr_schedule: unknown 'step'; allowed: constant, cosine"):
         resolve_config({"lr_schedule": "step"})
-    r = train({**SMALL, "algorithm": "dtp", "lr_schedule": "cosine", "epochs": 2})
-    assert len(r["epochs"]) == 2
+    r = train({**SMALL, "algorithm": "dtp", "lr_schedule": "cosine", "epochs": 4, "lr": 2e-3})
+    # the rate each epoch trained with: lr × the cosine factor, not just "a schedule ran"
+    assert [e["lr"] for e in r["epochs"]] == pytest.approx([2e-3 * v for v in f])
+    flat = train({**SMALL, "algorithm": "dtp", "epochs": 2, "lr": 2e-3})
+    assert [e["lr"] for e in flat["epochs"]] == [2e-3, 2e-3]
 
 
-def test_scale_lr_reaches_every_optimizer():
+def test_lr_schedule_reaches_every_optimizer():
     from neurotp.algorithms.dtp import DifferenceTargetProp
+    from neurotp.train import lr_schedulers
 
     alg = DifferenceTargetProp([6, 5, 5, 5, 3], lr=1e-3, lr_inv=4e-3, lr_out=2e-3)
-    alg.scale_lr(0.25)
+    scheds = lr_schedulers(alg, "cosine", 2)
+    assert len(scheds) == len(alg.optimizers()) == 2
     lrs = sorted(g["lr"] for o in alg.optimizers() for g in o.param_groups)
-    assert lrs == pytest.approx([2.5e-4, 5e-4, 1e-3])
-    alg.scale_lr(1.0)
-    assert sorted(g["lr"] for o in alg.optimizers() for g in o.param_groups) == pytest.approx(
-        [1e-3, 2e-3, 4e-3]
-    )
+    assert lrs == pytest.approx([1e-3, 2e-3, 4e-3])
+    for opt, sch in zip(alg.optimizers(), scheds, strict=True):
+        opt.step()  # (no gradients: moves nothing) an epoch's steps, then the schedule's
+        sch.step()
+    lrs = sorted(g["lr"] for o in alg.optimizers() for g in o.param_groups)
+    assert lrs == pytest.approx([0.5e-3, 1e-3, 2e-3])  # factor ½(1 + cos(π/2)) = 0.5
+    assert lr_schedulers(alg, "constant", 2) == []
+
+
+def test_cli_default_out_and_overwrite(tmp_path, monkeypatch, capsys):
+    """Without --out, train writes runs/<config name>; a non-empty folder needs --overwrite."""
+    monkeypatch.chdir(tmp_path)
+    cfg_file = tmp_path / "tiny_bp.yaml"
+    cfg_file.write_text(yaml.safe_dump({**SMALL, "algorithm": "bp", "epochs": 1}))
+    assert cli_main(["train", "--config", str(cfg_file)]) == 0
+    out = tmp_path / "runs" / "tiny_bp"
+    assert (out / "metrics.json").exists() and (out / "config.yaml").exists()
+    assert f"wrote {Path('runs') / 'tiny_bp'}/metrics.json" in capsys.readouterr().out
+    before = (out / "metrics.json").read_text()
+    assert cli_main(["train", "--config", str(cfg_file), "--seed", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "error: out: runs/tiny_bp is not empty" in err and "--overwrite" in err
+    assert (out / "metrics.json").read_text() == before  # nothing was replaced
+    assert cli_main(["train", "--config", str(cfg_file), "--seed", "5", "--overwrite"]) == 0
+    assert (out / "metrics.json").read_text() != before
+    assert yaml.safe_load((out / "config.yaml").read_text())["overwrite"] is False
+    args = ["train", "--algorithm", "fa", "--dataset", "digits", "--hidden", "8", "--epochs", "1"]
+    assert cli_main([*args, "--n-train", "100", "--n-test", "50", "--no-progress"]) == 0
+    assert (tmp_path / "runs" / "fa" / "metrics.json").exists()
+
+
+def test_threads_default_and_validation():
+    from neurotp.train import DEFAULTS
+
+    assert DEFAULTS["threads"] == 1
+    assert resolve_config({})["threads"] == 1
+    with pytest.raises(ValueError, match="threads: must be a positive int"):
+        resolve_config({"threads": 0})

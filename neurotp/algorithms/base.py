@@ -1,10 +1,23 @@
-"""The protocol every supervised algorithm implements, and the shared feedforward net.
+"""The base every supervised baseline builds on: a ``torch.nn.Module`` that holds a
+:class:`~neurotp.algorithms.network.FeedforwardNet` (plus whatever else the algorithm learns,
+e.g. decoders) and the ``torch.optim`` optimizer(s) that apply its updates.
 
 Notation (Bengio 2014; Lee et al. 2015): layers ``l = 1..L``, ``h_0 = x``,
 ``h_l = f_l(h_{l-1}) = s(W_l q_l(h_{l-1}) + b_l)`` for hidden layers, and the output layer
 ``h_L = W_L q_L(h_{L-1}) + b_L`` gives the logits of a softmax / cross-entropy readout.
 ``q_l`` is the identity, or ``sign`` when hidden layer ``l-1`` is listed in
 ``sign_layers`` (a discrete layer: the next layer sees ``sign(h_{l-1})``).
+
+Every algorithm is used the same way::
+
+    alg = DifferenceTargetProp([784, 256, 256, 10])          # or net=FeedforwardNet(...)
+    alg = DifferenceTargetProp(net=my_net, optimizer=lambda g: torch.optim.SGD(g, lr=0.1))
+    out = alg.train_batch(x, y)        # local gradients into .grad, then optimizer.step()
+    logits = alg(x)                    # nn.Module call: the network's forward pass
+
+``train_batch`` writes each parameter's update direction into its ``.grad`` (for the TP
+family: the gradient of that layer's own local loss) and calls the optimizers' ``step``;
+``optimizers()`` lists them, so ``torch.optim.lr_scheduler`` schedules work unchanged.
 """
 
 from __future__ import annotations
@@ -14,21 +27,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from neurotp.algorithms.layers import (
     INITS,
     Activation,
-    check_sign_layers,
-    check_sizes,
-    init_weight,
-    make_activation,
+    OptimizerFactory,
+    make_optimizer,
     resolve_device,
 )
+from neurotp.algorithms.network import FeedforwardNet
 
 COMMON_DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
-    "optimizer": "adam",
+    "optimizer": "adam",  # a name in layers.OPTIMIZERS or a callable(param_groups) -> Optimizer
     "weight_decay": 0.0,
     "init": "glorot",
     "init_gain": 1.0,
@@ -36,12 +48,13 @@ COMMON_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Algorithm:
+class Algorithm(nn.Module):
     """Base class: a feedforward net ``sizes = (n_0, ..., n_L)`` plus a training rule.
 
-    Subclasses set ``name``, extend ``defaults`` (hyper-parameters accepted as keyword
-    arguments; unknown keys raise ``ValueError`` listing the allowed ones) and implement
-    :meth:`train_batch`.
+    Give ``sizes`` (and ``activation``) to build a seeded :class:`FeedforwardNet`, or ``net``
+    to train your own (its sizes, activation and sign layers are used). Subclasses set
+    ``name``, extend ``defaults`` (hyper-parameters accepted as keyword arguments; unknown
+    keys raise ``ValueError`` listing the allowed ones) and implement :meth:`train_batch`.
     """
 
     name: ClassVar[str] = "base"
@@ -49,18 +62,16 @@ class Algorithm:
 
     def __init__(
         self,
-        sizes: Sequence[int],
+        sizes: Sequence[int] | None = None,
         activation: str = "tanh",
         *,
+        net: FeedforwardNet | None = None,
         device: str | torch.device = "auto",
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
         **hyper: Any,
     ) -> None:
-        self.sizes = check_sizes(sizes)
-        self.n_layers = len(self.sizes) - 1
-        self.activation_name = activation
-        self.act: Activation = make_activation(activation)
+        super().__init__()
         self.device = resolve_device(device)
         self.dtype = dtype
         self.seed = int(seed)
@@ -83,24 +94,54 @@ class Algorithm:
                     raise ValueError(f"{key}: must be a number, got {value!r}") from None
         if self.hyper["init"] not in INITS:
             raise ValueError(f"init: unknown {self.hyper['init']!r}; allowed: {', '.join(INITS)}")
-        self.sign_layers = check_sign_layers(self.hyper["sign_layers"], self.n_layers)
-        self.hyper["sign_layers"] = tuple(sorted(self.sign_layers))
         # Seeded generators: CPU for initialisation (device independent), device for noise.
         self._init_gen = torch.Generator(device="cpu").manual_seed(self.seed)
         self._gen = torch.Generator(device=self.device).manual_seed(self.seed + 1)
-        self.W: list[Tensor] = []
-        self.b: list[Tensor] = []
-        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
-            w = init_weight(
-                n_out, n_in, self._init_gen, self.hyper["init"], float(self.hyper["init_gain"])
+        if net is None:
+            if sizes is None:
+                raise ValueError("sizes: give the layer sizes (n_0, ..., n_L) or a net")
+            net = FeedforwardNet.build(
+                sizes,
+                activation,
+                sign_layers=self.hyper["sign_layers"],
+                generator=self._init_gen,
+                init=self.hyper["init"],
+                gain=float(self.hyper["init_gain"]),
+                device=self.device,
+                dtype=dtype,
             )
-            self.W.append(w.to(self.device, dtype).contiguous())
-            self.b.append(torch.zeros(n_out, device=self.device, dtype=dtype))
+        elif not isinstance(net, FeedforwardNet):
+            raise ValueError(f"net: must be a FeedforwardNet, got {type(net).__name__}")
+        else:
+            if sizes is not None and tuple(sizes) != tuple(net.sizes):
+                raise ValueError(f"sizes: {list(sizes)} disagree with the net's {net.sizes}")
+            if "sign_layers" in hyper and set(hyper["sign_layers"]) != set(net.sign_layers):
+                raise ValueError(
+                    f"sign_layers: {list(hyper['sign_layers'])} disagree with the net's "
+                    f"{sorted(net.sign_layers)} (set them on the FeedforwardNet)"
+                )
+            net = net.to(self.device, dtype)
+        self.net = net
+        self.sizes = net.sizes
+        self.n_layers = net.n_layers
+        self.activation_name = net.activation
+        self.act: Activation = net.act
+        self.sign_layers = net.sign_layers
+        self.hyper["sign_layers"] = tuple(sorted(self.sign_layers))
+        self._feeds_sign = net.feeds_sign
         self._ones: dict[int, Tensor] = {}
-        # feeds_sign[l] for l = 0..L-1: layer l+1 sees sign(h_l)
-        self._feeds_sign = [l in self.sign_layers for l in range(self.n_layers)]
 
     # ---------------------------------------------------------------- helpers
+    @property
+    def W(self) -> list[nn.Parameter]:
+        """Forward weights ``[W_1, ..., W_L]`` (the net's ``nn.Linear`` weights)."""
+        return self.net.W
+
+    @property
+    def b(self) -> list[nn.Parameter]:
+        """Forward biases ``[b_1, ..., b_L]``."""
+        return self.net.b
+
     def as_tensor(self, x: Any, dtype: torch.dtype | None = None) -> Tensor:
         """Move ``x`` (array or tensor) to this algorithm's device (and dtype)."""
         if isinstance(x, np.ndarray):
@@ -109,33 +150,32 @@ class Algorithm:
 
     def layer_input(self, l: int, h_prev: Tensor) -> Tensor:
         """``q_l(h_{l-1})``: what layer ``l`` (1-based) actually receives."""
-        return torch.sign(h_prev) if self._feeds_sign[l - 1] else h_prev
+        return self.net.layer_input(l, h_prev)
 
-    @torch.no_grad()
     def forward_full(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Return ``(hs, inputs)``: ``hs = [h_0..h_L]`` and ``inputs[l-1] = q_l(h_{l-1})``."""
-        hs = [x]
-        inputs: list[Tensor] = []
-        h = x
-        for l in range(1, self.n_layers + 1):
-            inp = self.layer_input(l, h)
-            a = torch.addmm(self.b[l - 1], inp, self.W[l - 1].T)
-            h = a if l == self.n_layers else self.act.fn_(a)
-            inputs.append(inp)
-            hs.append(h)
-        return hs, inputs
+        return self.net.forward_full(x)
+
+    def make_optimizer(
+        self, groups: list[dict[str, Any]], lr: float, weight_decay: float | None = None
+    ) -> torch.optim.Optimizer:
+        """A ``torch.optim`` optimizer over ``groups`` per the ``optimizer`` hyper-parameter
+        (a name or a factory, see :func:`neurotp.algorithms.layers.make_optimizer`)."""
+        wd = self.hyper["weight_decay"] if weight_decay is None else weight_decay
+        factory: str | OptimizerFactory = self.hyper["optimizer"]
+        return make_optimizer(groups, factory, lr, wd)
 
     @staticmethod
     def _set_grad_mm(p: Tensor, a: Tensor, b: Tensor, alpha: float) -> None:
         """``p.grad = alpha · a @ b``, written into a reused buffer."""
         if p.grad is None:
-            p.grad = torch.empty_like(p)
+            p.grad = torch.empty_like(p, requires_grad=False)
         torch.addmm(p.grad, a, b, beta=0.0, alpha=alpha, out=p.grad)
 
     def _set_grad_sum(self, p: Tensor, e: Tensor, alpha: float) -> None:
         """``p.grad = alpha · e.sum(0)`` (one ``addmv`` into a reused buffer)."""
         if p.grad is None:
-            p.grad = torch.empty_like(p)
+            p.grad = torch.empty_like(p, requires_grad=False)
         ones = self._ones.get(e.shape[0])
         if ones is None:
             ones = self._ones[e.shape[0]] = torch.ones(e.shape[0], device=e.device, dtype=e.dtype)
@@ -145,6 +185,10 @@ class Algorithm:
     def train_batch(self, x: Tensor, y: Tensor) -> dict[str, float]:
         """One update on a mini-batch ``x (B, n_0)``, int labels ``y (B,)``; returns ``loss``."""
         raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class scores (logits) ``(N, n_classes)``: the network's forward pass."""
+        return self.net(x)
 
     @torch.no_grad()
     def forward_layers(self, x: Any) -> list[Tensor]:
@@ -172,41 +216,5 @@ class Algorithm:
         """Every optimizer this algorithm owns (found among its attributes)."""
         return [v for v in vars(self).values() if isinstance(v, torch.optim.Optimizer)]
 
-    def scale_lr(self, factor: float) -> None:
-        """Set every parameter group's learning rate to ``factor`` × its initial value
-        (used by learning-rate schedules; ``factor = 1`` restores the configured rates)."""
-        for opt in self.optimizers():
-            for group in opt.param_groups:
-                group.setdefault("initial_lr", group["lr"])
-                group["lr"] = group["initial_lr"] * factor
-
-    def named_tensors(self) -> dict[str, Tensor]:
-        """Learned tensors by name (subclasses add theirs)."""
-        out: dict[str, Tensor] = {}
-        for l, (w, b) in enumerate(zip(self.W, self.b, strict=True), start=1):
-            out[f"W{l}"] = w
-            out[f"b{l}"] = b
-        return out
-
-    def state_dict(self) -> dict[str, Tensor]:
-        """Copies of the learned tensors on the CPU."""
-        return {k: v.detach().cpu().clone() for k, v in self.named_tensors().items()}
-
-    @torch.no_grad()
-    def load_state_dict(self, state: dict[str, Tensor]) -> None:
-        """Copy tensors in place; keys and shapes must match :meth:`state_dict`'s."""
-        own = self.named_tensors()
-        missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-        if missing or extra:
-            raise ValueError(f"state_dict: missing keys {missing}, unexpected keys {extra}")
-        for k, t in own.items():
-            v = torch.as_tensor(state[k])
-            if tuple(v.shape) != tuple(t.shape):
-                raise ValueError(
-                    f"state_dict[{k!r}]: shape {tuple(v.shape)}, expected {tuple(t.shape)}"
-                )
-            t.copy_(v.to(t.device, t.dtype))
-
-    def __repr__(self) -> str:
-        sizes = "-".join(map(str, self.sizes))
-        return f"{type(self).__name__}({sizes}, {self.activation_name}, device={self.device})"
+    def extra_repr(self) -> str:
+        return f"sizes={'-'.join(map(str, self.sizes))}, device={self.device}"

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from neurotp.algorithms.base import Algorithm
-from neurotp.algorithms.layers import make_optimizer, softmax_xent_grad
+from neurotp.algorithms.layers import softmax_xent_grad
 
 BACKENDS = ("manual", "autograd")
 
@@ -27,19 +27,13 @@ class Backprop(Algorithm):
     name: ClassVar[str] = "bp"
     defaults: ClassVar[dict[str, Any]] = {"ste": False, "backend": "manual"}
 
-    def __init__(self, sizes, activation: str = "tanh", **kwargs: Any) -> None:
+    def __init__(self, sizes=None, activation: str = "tanh", **kwargs: Any) -> None:
         super().__init__(sizes, activation, **kwargs)
         if self.hyper["backend"] not in BACKENDS:
             raise ValueError(
                 f"backend: unknown {self.hyper['backend']!r}; allowed: {', '.join(BACKENDS)}"
             )
-        self.params = [t for pair in zip(self.W, self.b, strict=True) for t in pair]
-        if self.hyper["backend"] == "autograd":
-            for p in self.params:
-                p.requires_grad_(True)
-        self.opt = make_optimizer(
-            self.params, self.hyper["optimizer"], self.hyper["lr"], self.hyper["weight_decay"]
-        )
+        self.opt = self.make_optimizer([{"params": list(self.net.parameters())}], self.hyper["lr"])
 
     def feedback_matrix(self, l: int) -> Tensor:
         """Matrix carrying ``d loss/d a_l`` down to ``d loss/d q_l(h_{l-1})``: ``W_l`` for BP."""
@@ -53,9 +47,10 @@ class Backprop(Algorithm):
         L = self.n_layers
         d, loss = softmax_xent_grad(hs[L], y)  # per-example d loss / d a_L
         scale = 1.0 / len(y)
+        W, b = self.W, self.b
         for l in range(L, 0, -1):
-            self._set_grad_mm(self.W[l - 1], d.T, inputs[l - 1], scale)
-            self._set_grad_sum(self.b[l - 1], d, scale)
+            self._set_grad_mm(W[l - 1], d.T, inputs[l - 1], scale)
+            self._set_grad_sum(b[l - 1], d, scale)
             if l == 1:
                 break
             dh = d @ self.feedback_matrix(l)  # d loss / d q_l(h_{l-1})
@@ -69,24 +64,19 @@ class Backprop(Algorithm):
         loss = self._manual_grads(self.as_tensor(x), self.as_tensor(y, torch.int64))
         return ([w.grad.clone() for w in self.W], [b.grad.clone() for b in self.b], loss)
 
+    def autograd_loss(self, x: Tensor, y: Tensor) -> Tensor:
+        """Mean cross-entropy of the network's differentiable forward pass (``loss.backward()``
+        gives the ``autograd`` backend's gradients)."""
+        return F.cross_entropy(self.net(x, ste=bool(self.hyper["ste"])), y)
+
     def _train_manual(self, x: Tensor, y: Tensor) -> dict[str, float]:
         loss = self._manual_grads(x, y)
         self.opt.step()
         return {"loss": float(loss)}
 
-    def _forward_autograd(self, x: Tensor) -> Tensor:
-        h = x
-        for l in range(1, self.n_layers + 1):
-            if self._feeds_sign[l - 1]:
-                s = torch.sign(h)
-                h = h + (s - h).detach() if self.hyper["ste"] else s.detach()
-            a = F.linear(h, self.W[l - 1], self.b[l - 1])
-            h = a if l == self.n_layers else self.act.fn(a)
-        return h
-
     def _train_autograd(self, x: Tensor, y: Tensor) -> dict[str, float]:
         self.opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self._forward_autograd(x), y)
+        loss = self.autograd_loss(x, y)
         loss.backward()
         self.opt.step()
         return {"loss": float(loss.detach())}

@@ -36,6 +36,7 @@ class DifferenceTargetProp(TargetProp):
         With ``P = V_l h_l + c_l``, ``g_l(ĥ_l) = s_g(P - V_l diff_l)``: two products and no
         copy of the batch; ``h_{l-1}`` is not needed.
         """
-        pre = torch.addmm(self.c[l], h_l, self.V[l].T)
-        pre_hat = torch.addmm(pre, diff_l, self.V[l].T, alpha=-1.0)
+        dec = self.decoders[str(l)]
+        pre = torch.addmm(dec.bias, h_l, dec.weight.T)
+        pre_hat = torch.addmm(pre, diff_l, dec.weight.T, alpha=-1.0)
         return self.inv_act.fn_(pre).sub_(self.inv_act.fn_(pre_hat))

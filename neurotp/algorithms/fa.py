@@ -18,27 +18,24 @@ class FeedbackAlignment(Backprop):
     name: ClassVar[str] = "fa"
     defaults: ClassVar[dict[str, Any]] = {"ste": True, "backend": "manual", "feedback_scale": 1.0}
 
-    def __init__(self, sizes, activation: str = "tanh", **kwargs: Any) -> None:
+    def __init__(self, sizes=None, activation: str = "tanh", **kwargs: Any) -> None:
         super().__init__(sizes, activation, **kwargs)
         if self.hyper["backend"] != "manual":
             raise ValueError("backend: FeedbackAlignment supports only 'manual'")
         scale = float(self.hyper["feedback_scale"])
-        self.B = [
-            (init_weight(n_out, n_in, self._init_gen, "glorot") * scale)
-            .to(self.device, self.dtype)
-            .contiguous()
-            for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)
-        ]
+        # Fixed feedback matrices: buffers (saved in state_dict, never optimised).
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True), 1):
+            w = init_weight(n_out, n_in, self._init_gen, "glorot") * scale
+            self.register_buffer(f"B{l}", w.to(self.device, self.dtype).contiguous())
+
+    @property
+    def B(self) -> list[Tensor]:
+        """``[B_1, ..., B_L]``."""
+        return [getattr(self, f"B{l}") for l in range(1, self.n_layers + 1)]
 
     def feedback_matrix(self, l: int) -> Tensor:
         """Fixed random ``B_l`` (same shape as ``W_l``)."""
-        return self.B[l - 1]
-
-    def named_tensors(self) -> dict[str, Tensor]:
-        out = super().named_tensors()
-        for l, b in enumerate(self.B, start=1):
-            out[f"B{l}"] = b
-        return out
+        return getattr(self, f"B{l}")
 
     @torch.no_grad()
     def train_batch(self, x: Tensor, y: Tensor) -> dict[str, float]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -132,27 +133,44 @@ def init_weight(
     raise ValueError(f"init: unknown {scheme!r}; allowed: {', '.join(INITS)}")
 
 
+OptimizerFactory = Callable[[list[dict[str, Any]]], torch.optim.Optimizer]
+
+
 def make_optimizer(
-    params: list[Tensor],
-    name: str,
+    groups: list[dict[str, Any]],
+    name: str | OptimizerFactory,
     lr: float,
     weight_decay: float = 0.0,
     momentum: float = 0.9,
 ) -> torch.optim.Optimizer:
-    """Build an optimizer over ``params`` (leaf tensors): the fused kernel where torch has one
-    for this optimizer and device (Adam, SGD), else the multi-tensor (foreach) version."""
+    """A ``torch.optim`` optimizer over parameter ``groups`` (dicts with ``params`` and, when
+    they differ from ``lr`` / ``weight_decay``, their own ``lr`` / ``weight_decay``).
+
+    ``name`` is one of :data:`OPTIMIZERS` (Adam and SGD use the fused kernel where torch has
+    one for the device, else the multi-tensor (foreach) version) or any callable taking the
+    groups and returning an optimizer, e.g. ``lambda g: torch.optim.SGD(g, lr=0.1)`` or
+    ``functools.partial(torch.optim.AdamW, lr=1e-3)``.
+    """
+    groups = [g for g in groups if g["params"]]
+    if callable(name):
+        opt = name(groups)
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise ValueError(
+                f"optimizer: the factory returned {type(opt).__name__}, not a torch.optim.Optimizer"
+            )
+        return opt
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer: unknown {name!r}; allowed: {', '.join(OPTIMIZERS)}")
     cls = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}[name]
-    kw: dict = {"lr": lr, "weight_decay": weight_decay}
+    kw: dict[str, Any] = {"lr": lr, "weight_decay": weight_decay}
     if name == "sgd":
         kw["momentum"] = momentum
     if name in ("adam", "sgd"):
         try:
-            return cls(params, fused=True, **kw)
+            return cls(groups, fused=True, **kw)
         except (RuntimeError, ValueError, TypeError):
             pass
-    return cls(params, foreach=True, **kw)
+    return cls(groups, foreach=True, **kw)
 
 
 def softmax_xent_grad(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:

@@ -50,7 +50,7 @@ auto-encoder, with the observed components clamped after every step.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -108,6 +108,8 @@ class StackedDenoisingAE(nn.Module):
     ``output_activation`` (``"sigmoid"`` for data in [0, 1]). ``noise`` is the standard
     deviation of the Gaussian corruption of ``h_l`` fed to the decoders ``g_l`` for ``l < L``,
     ``top_noise`` that of the top layer (the paper wants most noise at the top).
+    ``optimizer`` (a callable taking the parameters, e.g. ``functools.partial(torch.optim.SGD,
+    lr=0.1)``) replaces the default ``torch.optim.Adam(lr=lr)``.
     """
 
     def __init__(
@@ -128,6 +130,7 @@ class StackedDenoisingAE(nn.Module):
         device: str | torch.device = "auto",
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
+        optimizer: Callable[[Iterator[nn.Parameter]], torch.optim.Optimizer] | None = None,
     ) -> None:
         super().__init__()
         self.sizes = check_sizes(sizes)
@@ -187,7 +190,17 @@ class StackedDenoisingAE(nn.Module):
         self.register_buffer("input_mean", torch.full((self.sizes[0],), 0.5))
         self.to(device=self.device, dtype=dtype)
         self._gen = torch.Generator(device=self.device).manual_seed(self.seed)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=lr)
+        # any torch.optim optimizer: ``optimizer(self.parameters())``; default Adam(lr)
+        self.optimizer = (
+            torch.optim.Adam(self.parameters(), lr=lr)
+            if optimizer is None
+            else optimizer(self.parameters())
+        )
+        if not isinstance(self.optimizer, torch.optim.Optimizer):
+            raise ValueError(
+                f"optimizer: the factory returned {type(self.optimizer).__name__}, not a "
+                "torch.optim.Optimizer"
+            )
 
     @property
     def n_layers(self) -> int:

@@ -56,10 +56,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from neurotp.algorithms.base import Algorithm
-from neurotp.algorithms.layers import init_weight, make_optimizer
+from neurotp.algorithms.network import seeded_linear
 
 PROPAGATIONS: tuple[str, ...] = ("difference", "plain")
 
@@ -90,7 +90,9 @@ class SupervisedTargetProp(Algorithm):
         "lr_inv": None,  # learning rate of the lower decoders; None = lr
     }
 
-    def __init__(self, sizes: Sequence[int], activation: str = "tanh", **kwargs: Any) -> None:
+    def __init__(
+        self, sizes: Sequence[int] | None = None, activation: str = "tanh", **kwargs: Any
+    ) -> None:
         super().__init__(sizes, activation, **kwargs)
         hp = self.hyper
         if self.n_layers < 2:
@@ -123,79 +125,88 @@ class SupervisedTargetProp(Algorithm):
         if top < 1:
             raise ValueError(f"top_size: must be a positive integer, got {hp['top_size']!r}")
         self.top_size = top
-        # The base class built W_L (n_y x n_{L-1}); Algorithm 5's top level is an auto-encoder
-        # instead, so the last forward layer is replaced by the tensors below.
-        self.W.pop()
-        self.b.pop()
-        dev, dt, gen = self.device, self.dtype, self._init_gen
-        ini, gain = hp["init"], float(hp["init_gain"])
+        # The base class built the net n_0 -> ... -> n_{L-1} -> n_y; Algorithm 5's top level is
+        # an auto-encoder instead, so the last forward layer is dropped (its weights were drawn,
+        # which keeps the generator's sequence, and so every result, as before).
+        del self.net.layers[-1]
+        self.net.sizes = self.sizes[:-1]
+        self.net.feeds_sign = self.net.feeds_sign[:-1]
+        gen, ini, gain = self._init_gen, hp["init"], float(hp["init_gain"])
 
-        def weight(n_out: int, n_in: int) -> Tensor:
-            return init_weight(n_out, n_in, gen, ini, gain).to(dev, dt).contiguous()
+        def linear(n_in: int, n_out: int, bias: bool = True) -> nn.Linear:
+            return seeded_linear(
+                n_in, n_out, gen, ini, gain, bias=bias, device=self.device, dtype=self.dtype
+            )
 
-        def zeros(n: int) -> Tensor:
-            return torch.zeros(n, device=dev, dtype=dt)
-
-        # Lower decoders g_l, l = 1 .. L-1 (index l-1): n_l -> n_{l-1}.
-        self.V: list[Tensor] = [
-            weight(self.sizes[l - 1], self.sizes[l]) for l in range(1, self.n_layers)
-        ]
-        self.c: list[Tensor] = [zeros(self.sizes[l - 1]) for l in range(1, self.n_layers)]
-        # Top auto-encoder.
-        self.A_h, self.A_y = weight(top, n_top_in), weight(top, self.n_classes)
-        self.a_m, self.a = zeros(top), zeros(top)
-        self.V_y, self.c_y = weight(self.n_classes, top), zeros(self.n_classes)
-        self.V_h, self.c_h = weight(n_top_in, top), zeros(n_top_in)
-        self._top = [self.A_h, self.A_y, self.a_m, self.a, self.V_y, self.c_y, self.V_h, self.c_h]
-        for t in self._all_params():
-            t.requires_grad_(True)
-        lr = float(hp["lr"])
-        opt = make_optimizer(
-            [t for l in range(self.n_layers - 1) for t in (self.W[l], self.b[l])],
-            hp["optimizer"],
-            lr,
-            hp["weight_decay"],
+        # Lower decoders g_l, l = 1 .. L-1 (index l-1): V_l, c_l, n_l -> n_{l-1}.
+        self.decoders = nn.ModuleList(
+            [linear(self.sizes[l], self.sizes[l - 1]) for l in range(1, self.n_layers)]
         )
-        opt.add_param_group({"params": self.V + self.c, "lr": float(hp["lr_inv"] or lr)})
-        opt.add_param_group({"params": self._top, "lr": float(hp["lr_top"] or lr)})
-        self.optimizer = opt
+        # Top auto-encoder: f_L = s(A_h h + a + A_y (m y) + a_m m), g_L^y, g_L^h.
+        self.top_h = linear(n_top_in, top)  # A_h, a
+        self.top_y = linear(self.n_classes, top, bias=False)  # A_y
+        self.top_m = nn.Parameter(torch.zeros(top, device=self.device, dtype=self.dtype))  # a_m
+        self.top_dec_y = linear(top, self.n_classes)  # V_y, c_y
+        self.top_dec_h = linear(top, n_top_in)  # V_h, c_h
+        lr = float(hp["lr"])
+        decoder_params = [m.weight for m in self.decoders] + [m.bias for m in self.decoders]
+        self.optimizer = self.make_optimizer(
+            [
+                {"params": list(self.net.parameters())},
+                {"params": decoder_params, "lr": float(hp["lr_inv"] or lr)},
+                {"params": self.top_parameters(), "lr": float(hp["lr_top"] or lr)},
+            ],
+            lr,
+        )
 
     # ------------------------------------------------------------------ modules
-    def _all_params(self) -> list[Tensor]:
-        return [*self.W, *self.b, *self.V, *self.c, *self._top]
+    def top_parameters(self) -> list[nn.Parameter]:
+        """The top auto-encoder's parameters ``A_h, A_y, a_m, a, V_y, c_y, V_h, c_h``."""
+        return [
+            self.top_h.weight,
+            self.top_y.weight,
+            self.top_m,
+            self.top_h.bias,
+            self.top_dec_y.weight,
+            self.top_dec_y.bias,
+            self.top_dec_h.weight,
+            self.top_dec_h.bias,
+        ]
 
     def module_params(self) -> dict[str, list[Tensor]]:
         """Parameters by module: ``f1 .. f{L-1}``, ``g1 .. g{L-1}``, ``top`` (f_L and g_L)."""
         out: dict[str, list[Tensor]] = {}
         for l in range(1, self.n_layers):
             out[f"f{l}"] = [self.W[l - 1], self.b[l - 1]]
-            out[f"g{l}"] = [self.V[l - 1], self.c[l - 1]]
-        out["top"] = list(self._top)
+            out[f"g{l}"] = [self.decoders[l - 1].weight, self.decoders[l - 1].bias]
+        out["top"] = self.top_parameters()
         return out
 
     def f(self, l: int, h_prev: Tensor) -> Tensor:
         """Encoder ``f_l(h_{l-1}) = s(W_l h_{l-1} + b_l)`` for ``1 <= l <= L-1``."""
-        return self.act.fn(torch.addmm(self.b[l - 1], h_prev, self.W[l - 1].T))
+        layer = self.net.layers[l - 1]
+        return self.act.fn(torch.addmm(layer.bias, h_prev, layer.weight.T))
 
     def g(self, l: int, h: Tensor) -> Tensor:
         """Decoder ``g_l(h_l)``: linear for ``l = 1``, ``s(V_l h_l + c_l)`` above."""
-        a = torch.addmm(self.c[l - 1], h, self.V[l - 1].T)
+        dec = self.decoders[l - 1]
+        a = torch.addmm(dec.bias, h, dec.weight.T)
         return a if l == 1 else self.act.fn(a)
 
     def f_top(self, h: Tensor, y_onehot: Tensor | None = None, m: Tensor | None = None) -> Tensor:
         """``h_L = f_L(h_{L-1}, m y, m)``; ``y_onehot = m = None`` means ``(h, 0, 0)``."""
-        a = torch.addmm(self.a, h, self.A_h.T)
+        a = torch.addmm(self.top_h.bias, h, self.top_h.weight.T)
         if y_onehot is not None and m is not None:
-            a = a + (y_onehot * m[:, None]) @ self.A_y.T + m[:, None] * self.a_m
+            a = a + (y_onehot * m[:, None]) @ self.top_y.weight.T + m[:, None] * self.top_m
         return self.act.fn(a)
 
     def g_top_y(self, h_top: Tensor) -> Tensor:
         """Logits of ``g_L^y(h_L)`` (softmax applied in the loss / by the caller)."""
-        return torch.addmm(self.c_y, h_top, self.V_y.T)
+        return torch.addmm(self.top_dec_y.bias, h_top, self.top_dec_y.weight.T)
 
     def g_top_h(self, h_top: Tensor) -> Tensor:
         """``g_L^h(h_L)``, the reconstruction of ``h_{L-1}``."""
-        return self.act.fn(torch.addmm(self.c_h, h_top, self.V_h.T))
+        return self.act.fn(torch.addmm(self.top_dec_h.bias, h_top, self.top_dec_h.weight.T))
 
     def _corrupt(self, h: Tensor, sigma: float) -> Tensor:
         if sigma == 0:
@@ -211,6 +222,13 @@ class SupervisedTargetProp(Algorithm):
             hs.append(self.f(l, hs[-1]))
         top = self.f_top(hs[-1])
         return [*hs, top, self.g_top_y(top)]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Algorithm 4's class logits, differentiable (``predict`` without a graph)."""
+        h = x
+        for l in range(1, self.n_layers):
+            h = self.f(l, h)
+        return self.g_top_y(self.f_top(h))
 
     @torch.no_grad()
     def predict(self, x: Any) -> Tensor:
@@ -319,17 +337,6 @@ class SupervisedTargetProp(Algorithm):
             raise FloatingPointError(f"loss: became non-finite ({out})")
         return out
 
-    # ------------------------------------------------------------------- state
-    def named_tensors(self) -> dict[str, Tensor]:
-        out = super().named_tensors()
-        for l in range(1, self.n_layers):
-            out[f"V{l}"] = self.V[l - 1]
-            out[f"c{l}"] = self.c[l - 1]
-        names = ("A_h", "A_y", "a_m", "a", "V_y", "c_y", "V_h", "c_h")
-        for k, t in zip(names, self._top, strict=True):
-            out[f"top_{k}"] = t
-        return out
-
 
 def labeled_mask(n: int, fraction: float, seed: int = 0) -> np.ndarray:
     """A boolean mask with ``round(fraction * n)`` randomly chosen True entries (the labelled
@@ -339,121 +346,3 @@ def labeled_mask(n: int, fraction: float, seed: int = 0) -> np.ndarray:
     mask = np.zeros(int(n), dtype=bool)
     mask[np.random.default_rng(seed).permutation(int(n))[: int(round(fraction * n))]] = True
     return mask
-
-
-def run_experiment(
-    dataset: str = "digits",
-    hidden: Sequence[int] = (32, 32),
-    epochs: int = 30,
-    batch_size: int = 32,
-    labeled_fraction: float = 1.0,
-    seed: int = 0,
-    device: str = "auto",
-    n_train: int | None = None,
-    verbose: bool = False,
-    **hyper: Any,
-) -> dict[str, Any]:
-    """Train Algorithm 5 on ``neurotp.data`` set ``dataset`` and report Algorithm 4 accuracy.
-
-    ``hidden`` are the widths of ``h_1 .. h_{L-1}``; a fraction ``labeled_fraction`` of the
-    training examples keep their label (the rest are used with ``m = 0``). Returns a dict with
-    ``test_accuracy``, ``train_accuracy``, ``seconds`` and per-epoch ``history``.
-    """
-    import time
-
-    from neurotp.data.datasets import load_dataset
-
-    ds = load_dataset(dataset, n_train=n_train, seed=seed)
-    sizes = [ds.x_train.shape[1], *hidden, ds.n_classes]
-    alg = SupervisedTargetProp(
-        sizes, hyper.pop("activation", "tanh"), device=device, seed=seed, **hyper
-    )
-    lab = labeled_mask(len(ds.x_train), labeled_fraction, seed)
-    x_all = alg.as_tensor(ds.x_train)
-    y_all = alg.as_tensor(ds.y_train, torch.int64)
-    lab_all = torch.as_tensor(lab, device=alg.device)
-    rng = np.random.default_rng(seed)
-    history: list[dict[str, float]] = []
-    start = time.perf_counter()
-    for epoch in range(int(epochs)):
-        order = torch.as_tensor(rng.permutation(len(x_all)), device=alg.device)
-        total, n_batches = 0.0, 0
-        for i in range(0, len(order), int(batch_size)):
-            idx = order[i : i + int(batch_size)]
-            total += alg.train_batch(x_all[idx], y_all[idx], lab_all[idx])["loss"]
-            n_batches += 1
-        record = {
-            "epoch": epoch + 1,
-            "loss": total / max(n_batches, 1),
-            "test_accuracy": alg.accuracy(ds.x_test, ds.y_test),
-            "seconds": time.perf_counter() - start,
-        }
-        history.append(record)
-        if verbose:
-            print(", ".join(f"{k}={v:.4g}" for k, v in record.items()), flush=True)
-    return {
-        "dataset": dataset,
-        "sizes": sizes,
-        "hyper": dict(alg.hyper),
-        "labeled_fraction": labeled_fraction,
-        "n_labeled": int(lab.sum()),
-        "test_accuracy": alg.accuracy(ds.x_test, ds.y_test),
-        "train_accuracy": alg.accuracy(ds.x_train, ds.y_train),
-        "seconds": time.perf_counter() - start,
-        "history": history,
-    }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m neurotp.algorithms.supervised_tp --dataset digits --alpha 1 ...``"""
-    import argparse
-    import json
-
-    p = argparse.ArgumentParser(description="Algorithm 5 (Bengio 2014) on a data set.")
-    p.add_argument("--dataset", default="digits")
-    p.add_argument("--hidden", default="32,32", help="widths of h_1..h_{L-1}, comma separated")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--labeled-fraction", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--n-train", type=int, default=None)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--alpha", type=float, default=1.0)
-    p.add_argument("--target-gain", type=float, default=1.0)
-    p.add_argument("--propagation", default="difference", choices=PROPAGATIONS)
-    p.add_argument("--unlabeled-gain", type=float, default=0.1)
-    p.add_argument("--encoder-ae-weight", type=float, default=1.0)
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    p.add_argument("--json", default=None, help="write the result (history included) here")
-    a = p.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    hidden = [int(v) for v in a.hidden.split(",") if v]
-    res = run_experiment(
-        a.dataset,
-        hidden,
-        a.epochs,
-        a.batch_size,
-        a.labeled_fraction,
-        a.seed,
-        a.device,
-        a.n_train,
-        verbose=True,
-        lr=a.lr,
-        alpha=a.alpha,
-        target_gain=a.target_gain,
-        propagation=a.propagation,
-        unlabeled_gain=a.unlabeled_gain,
-        encoder_ae_weight=a.encoder_ae_weight,
-    )
-    summary = {k: v for k, v in res.items() if k != "history"}
-    print(json.dumps(summary, default=str))
-    if a.json:
-        with open(a.json, "w") as fh:
-            json.dump(res, fh, default=str, indent=1)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -22,15 +22,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from neurotp.algorithms.base import Algorithm
-from neurotp.algorithms.layers import (
-    init_weight,
-    make_activation,
-    make_optimizer,
-    softmax_xent_grad,
-)
+from neurotp.algorithms.layers import make_activation, softmax_xent_grad
+from neurotp.algorithms.network import seeded_linear
 
 
 class TargetProp(Algorithm):
@@ -49,7 +45,7 @@ class TargetProp(Algorithm):
         "stats": False,  # also return layer / reconstruction losses (extra syncs)
     }
 
-    def __init__(self, sizes, activation: str = "tanh", **kwargs: Any) -> None:
+    def __init__(self, sizes=None, activation: str = "tanh", **kwargs: Any) -> None:
         super().__init__(sizes, activation, **kwargs)
         hp = self.hyper
         for key in ("eta", "noise", "lr", "lr_inv"):
@@ -57,41 +53,57 @@ class TargetProp(Algorithm):
                 raise ValueError(f"{key}: must be >= 0, got {hp[key]!r}")
         if not 0 < float(hp["inv_fraction"]) <= 1:
             raise ValueError(f"inv_fraction: must be in (0, 1], got {hp['inv_fraction']!r}")
-        self.inv_act = make_activation(hp["inv_activation"] or activation)
+        self.inv_act = make_activation(hp["inv_activation"] or self.activation_name)
         L = self.n_layers
-        # Decoders g_l for l = 2..L-1 (index l), mapping n_l -> n_{l-1}.
-        self.V: dict[int, Tensor] = {}
-        self.c: dict[int, Tensor] = {}
-        for l in range(2, L):
-            v = init_weight(
-                self.sizes[l - 1], self.sizes[l], self._init_gen, hp["init"], float(hp["init_gain"])
-            )
-            self.V[l] = v.to(self.device, self.dtype).contiguous()
-            self.c[l] = torch.zeros(self.sizes[l - 1], device=self.device, dtype=self.dtype)
-        fwd = [t for l in range(L) for t in (self.W[l], self.b[l])]
+        # Decoders g_l for l = 2..L-1 (key str(l)), nn.Linear(n_l -> n_{l-1}): V_l, c_l.
+        self.decoders = nn.ModuleDict(
+            {
+                str(l): seeded_linear(
+                    self.sizes[l],
+                    self.sizes[l - 1],
+                    self._init_gen,
+                    hp["init"],
+                    float(hp["init_gain"]),
+                    device=self.device,
+                    dtype=self.dtype,
+                )
+                for l in range(2, L)
+            }
+        )
+        fwd = list(self.net.parameters())
         lr_out = hp["lr_out"] if hp["lr_out"] is not None else hp["lr"]
         if lr_out == hp["lr"]:
-            self.fwd_opt = make_optimizer(fwd, hp["optimizer"], hp["lr"], hp["weight_decay"])
+            groups = [{"params": fwd}]
         else:
-            self.fwd_opt = make_optimizer(fwd[:-2], hp["optimizer"], hp["lr"], hp["weight_decay"])
-            self.fwd_opt.add_param_group({"params": fwd[-2:], "lr": lr_out})
-        inv = [t for l in range(2, L) for t in (self.V[l], self.c[l])]
+            groups = [{"params": fwd[:-2]}, {"params": fwd[-2:], "lr": lr_out}]
+        self.fwd_opt = self.make_optimizer(groups, hp["lr"])
+        inv = list(self.decoders.parameters())
         self.inv_opt = (
-            make_optimizer(inv, hp["optimizer"], hp["lr_inv"], hp["inv_weight_decay"])
+            self.make_optimizer([{"params": inv}], hp["lr_inv"], hp["inv_weight_decay"])
             if inv
             else None
         )
 
+    @property
+    def V(self) -> dict[int, nn.Parameter]:
+        """Decoder weights ``{l: V_l}`` for ``l = 2..L-1``."""
+        return {int(k): m.weight for k, m in self.decoders.items()}
+
+    @property
+    def c(self) -> dict[int, nn.Parameter]:
+        """Decoder biases ``{l: c_l}``."""
+        return {int(k): m.bias for k, m in self.decoders.items()}
+
     # ------------------------------------------------------------- decoders
     def g(self, l: int, h: Tensor) -> Tensor:
         """Decoder ``g_l(h_l) = s_g(V_l h_l + c_l)``, an approximate inverse of ``f_l``."""
-        return self.inv_act.fn_(torch.addmm(self.c[l], h, self.V[l].T))
+        dec = self.decoders[str(l)]
+        return self.inv_act.fn_(torch.addmm(dec.bias, h, dec.weight.T))
 
     def f(self, l: int, h_prev: Tensor) -> Tensor:
         """Encoder ``f_l(h_{l-1})`` of hidden layer ``l``."""
-        return self.act.fn_(
-            torch.addmm(self.b[l - 1], self.layer_input(l, h_prev), self.W[l - 1].T)
-        )
+        layer = self.net.layers[l - 1]
+        return self.act.fn_(torch.addmm(layer.bias, self.layer_input(l, h_prev), layer.weight.T))
 
     def propagate_diff(self, l: int, h_l: Tensor, diff_l: Tensor, h_prev: Tensor) -> Tensor:
         """Given ``diff_l = h_l - ĥ_l``, return ``h_{l-1} - ĥ_{l-1}`` for TP's target
@@ -109,15 +121,16 @@ class TargetProp(Algorithm):
         L = self.n_layers
         B = x.shape[0]
         scale = 1.0 / B
+        W, b = self.W, self.b
         hs, inputs = self.forward_full(x)
         d, loss = softmax_xent_grad(hs[L], y)  # per-example d loss / d logits
         # Output layer: its own gradient.
-        self._set_grad_mm(self.W[L - 1], d.T, inputs[L - 1], scale)
-        self._set_grad_sum(self.b[L - 1], d, scale)
+        self._set_grad_mm(W[L - 1], d.T, inputs[L - 1], scale)
+        self._set_grad_sum(b[L - 1], d, scale)
         # diffs[l] = h_l - ĥ_l drives layer l's update (targets ĥ_l are implicit).
         diffs: dict[int, Tensor] = {}
         if L >= 2:  # top hidden target, ∂loss/∂q_L(h_{L-1}) (straight-through through sign)
-            diffs[L - 1] = torch.mm(d, self.W[L - 1]).mul_(float(self.hyper["eta"]))
+            diffs[L - 1] = torch.mm(d, W[L - 1]).mul_(float(self.hyper["eta"]))
         # Inverse phase: g_l(f_l(h_{l-1} + ε)) ≈ h_{l-1} + ε.
         inv_stats: list[Tensor] = []
         noisy: dict[int, Tensor] = {}
@@ -148,8 +161,9 @@ class TargetProp(Algorithm):
                 if self.hyper["stats"]:
                     inv_stats.append((neg_err * neg_err).sum(1).mean())
                 e = self.inv_act.backward(neg_err, r)  # = -∂½‖r - h̃‖²/∂(V s + c)
-                self._set_grad_mm(self.V[l], e.T, s, -1.0 / n_inv)
-                self._set_grad_sum(self.c[l], e, -1.0 / n_inv)
+                dec = self.decoders[str(l)]
+                self._set_grad_mm(dec.weight, e.T, s, -1.0 / n_inv)
+                self._set_grad_sum(dec.bias, e, -1.0 / n_inv)
             self.inv_opt.step()
         # Targets, top-down, with the updated decoders.
         for l in range(L - 1, 1, -1):
@@ -161,8 +175,8 @@ class TargetProp(Algorithm):
             if self.hyper["stats"]:
                 layer_losses.append((diff * diff).sum(1).mean())
             e = self.act.backward(diff, hs[l])
-            self._set_grad_mm(self.W[l - 1], e.T, inputs[l - 1], scale)
-            self._set_grad_sum(self.b[l - 1], e, scale)
+            self._set_grad_mm(W[l - 1], e.T, inputs[l - 1], scale)
+            self._set_grad_sum(b[l - 1], e, scale)
         self.fwd_opt.step()
         if record is not None:
             targets = {l: hs[l] - dl for l, dl in diffs.items()}
@@ -177,10 +191,3 @@ class TargetProp(Algorithm):
 
     def train_batch(self, x: Tensor, y: Tensor) -> dict[str, float]:
         return self.step(self.as_tensor(x), self.as_tensor(y, torch.int64))
-
-    def named_tensors(self) -> dict[str, Tensor]:
-        out = super().named_tensors()
-        for l in self.V:
-            out[f"V{l}"] = self.V[l]
-            out[f"c{l}"] = self.c[l]
-        return out

@@ -16,7 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--baselines", nargs="*", default=["bp", "fa", "tp", "dtp", "alg5"])
+    p.add_argument(
+        "--baselines",
+        nargs="*",
+        default=["bp", "fa", "tp", "dtp", "alg5"],
+        help="any of bp, fa, tp, dtp, alg5 (default: all)",
+    )
     p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
     p.add_argument("--lr", type=float, default=0.01, help="baselines' Adam learning rate")
     p.add_argument("--out", default="runs/compare")
@@ -25,10 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from neurotp.compare import cached_compare, markdown_table, write_outputs
+    from neurotp.compare import cached_compare, check_settings, markdown_table, write_outputs
 
+    archs = args.arch or ["64-16-10", "64-16-16-10"]
+    # every user error before the first circuit trains (raised as ValueError: one error line)
+    check_settings(archs, args.seeds, args.epochs, args.baselines, args.batch_size, args.lr)
     results = []
-    for arch in args.arch or ["64-16-10", "64-16-16-10"]:
+    for arch in archs:
         r = cached_compare(
             arch,
             Path(args.out) / "_cache",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -56,12 +57,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    from neurotp.train import THREADS_HELP
+
+    p.add_argument("--threads", type=int, help=THREADS_HELP)
     p.add_argument("--n-train", dest="n_train", type=int)
     p.add_argument("--n-test", dest="n_test", type=int)
-    p.add_argument("--out", help="output folder (metrics.json, config.yaml, learning_curve.png)")
+    p.add_argument(
+        "--out",
+        help="output folder for metrics.json, config.yaml, learning_curve.png (default "
+        "runs/<config file name>, or runs/<algorithm> without --config)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        default=None,
+        help="replace the files of a non-empty output folder",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     p.set_defaults(func=handle)
+
+
+def default_out(config_path: str | None, algorithm: str | None) -> Path:
+    """``runs/<config file stem>``, or ``runs/<algorithm>`` (default bp) without a config."""
+    from neurotp.train import DEFAULTS
+
+    name = Path(config_path).stem if config_path else str(algorithm or DEFAULTS["algorithm"])
+    return Path("runs") / name
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -77,6 +98,8 @@ def handle(args: argparse.Namespace) -> int:
                     config["hyper"] = {**(config.get("hyper") or {}), **dict(value)}
             elif value is not None:
                 config[key] = value
+        if not config.get("out"):
+            config["out"] = str(default_out(args.config, config.get("algorithm")))
         result = train(config)
     except (ValueError, RuntimeError, DataNotFoundError, FloatingPointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -88,6 +111,6 @@ def handle(args: argparse.Namespace) -> int:
         f"{last['epoch']} epochs (best {100 * result['best_test_accuracy']:.2f} %), "
         f"{total:.1f} s training, {total / len(result['epochs']):.2f} s/epoch"
     )
-    if result["config"].get("out"):
-        print(f"wrote {result['config']['out']}/metrics.json, config.yaml, learning_curve.png")
+    out = result["config"]["out"]
+    print(f"wrote {out}/metrics.json, config.yaml, learning_curve.png")
     return 0
