@@ -1,8 +1,8 @@
 """``neurotp compare``: circuit rules against the algorithmic baselines on digits.
 
 One concept per module: :mod:`~neurotp.compare.experiment` (what is trained and measured,
-:func:`run_compare`), :mod:`~neurotp.compare.summary` (summary, markdown table, written
-outputs), :mod:`~neurotp.compare.plots` (figures) and :mod:`~neurotp.compare.cache` (results
+:func:`run_compare`), :mod:`~neurotp.compare.summary` (summary, markdown table),
+:mod:`~neurotp.compare.plots` (figures), :mod:`~neurotp.compare.outputs` (what is written) and :mod:`~neurotp.compare.cache` (results
 cached by their settings, shared with the figures).
 """
 
@@ -14,8 +14,9 @@ from neurotp.compare.experiment import (
     parse_arch,
     run_compare,
 )
+from neurotp.compare.outputs import write_outputs
 from neurotp.compare.plots import plot_alignment, plot_learning_curves
-from neurotp.compare.summary import LABELS, markdown_table, summarize, write_outputs
+from neurotp.compare.summary import LABELS, markdown_table, summarize
 
 __all__ = [
     "ARCHITECTURES",

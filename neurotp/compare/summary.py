@@ -3,8 +3,6 @@ table (the README's compare table) and the written outputs."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,20 +93,3 @@ def markdown_table(result: dict[str, Any]) -> str:
             f"the BP gradient; hidden rates with |h| > 0.99: {sat}."
         )
     return "\n".join(lines)
-
-
-def write_outputs(results: list[dict[str, Any]], out: str | Path) -> list[Path]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    md = "\n\n".join(markdown_table(r) for r in results) + "\n"
-    (out / "compare.md").write_text(md)
-    (out / "compare.json").write_text(json.dumps(results, indent=1) + "\n")
-    from neurotp.compare.plots import plot_alignment, plot_learning_curves
-
-    paths = [out / "compare.md", out / "compare.json"]
-    for r in results:
-        tag = r["arch"]
-        plot_learning_curves(r, out / f"learning_curves_{tag}.png")
-        plot_alignment(r, out / f"alignment_{tag}.png")
-        paths += [out / f"learning_curves_{tag}.png", out / f"alignment_{tag}.png"]
-    return paths
