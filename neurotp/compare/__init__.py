@@ -2,8 +2,9 @@
 
 One concept per module: :mod:`~neurotp.compare.experiment` (what is trained and measured,
 :func:`run_compare`), :mod:`~neurotp.compare.summary` (summary, markdown table),
-:mod:`~neurotp.compare.plots` (figures), :mod:`~neurotp.compare.outputs` (what is written) and :mod:`~neurotp.compare.cache` (results
-cached by their settings, shared with the figures).
+:mod:`~neurotp.compare.plots` (figures), :mod:`~neurotp.compare.outputs` (what is
+written) and :mod:`~neurotp.compare.cache` (results cached by their settings, shared with the
+figures).
 """
 
 from neurotp.compare.cache import cached_compare, figure_main

@@ -236,6 +236,8 @@ def _metrics(task: PointTask) -> dict[str, Any]:
     return {
         "test_accuracy": final["test_accuracy"],
         "test_reconstruction_mse": final["test_reconstruction_mse"],
+        "val_accuracy": final.get("val_accuracy"),
+        "val_reconstruction_mse": final.get("val_reconstruction_mse"),
         "epochs": final["epoch"],
         "train_seconds": data["wall_seconds"],
     }

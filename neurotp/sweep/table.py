@@ -23,6 +23,8 @@ SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
 #: metric columns a row may have, in the order the summary lists them
 METRICS = (
+    "val_accuracy",
+    "val_reconstruction_mse",
     "test_accuracy",
     "test_reconstruction_mse",
     "best_test_accuracy",
@@ -84,7 +86,13 @@ def write_results(rows: list[dict[str, Any]], out: str | os.PathLike, parquet: b
 
 
 def default_metric(rows: list[dict[str, Any]]) -> str:
-    for name in ("test_accuracy", "test_reconstruction_mse"):
+    # a validation split (protocol.validation) is what one tunes on: it comes first
+    for name in (
+        "val_accuracy",
+        "val_reconstruction_mse",
+        "test_accuracy",
+        "test_reconstruction_mse",
+    ):
         if any(not _missing(r.get(name)) for r in rows):
             return name
     return "wall_seconds"
