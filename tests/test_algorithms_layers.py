@@ -86,18 +86,21 @@ def test_devices():
 
 def test_optimizers_by_name_or_factory():
     p, q = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(3))
-    groups = [{"params": [p]}, {"params": [q], "lr": 0.5}, {"params": []}]
-    sgd = make_optimizer(groups, "sgd", lr=0.1, weight_decay=0.01)
+
+    def groups():  # fresh dicts: an optimizer fills its defaults into the groups it is given
+        return [{"params": [p]}, {"params": [q], "lr": 0.5}, {"params": []}]
+
+    sgd = make_optimizer(groups(), "sgd", lr=0.1, weight_decay=0.01)
     assert isinstance(sgd, torch.optim.SGD) and len(sgd.param_groups) == 2  # empty dropped
     assert [g["lr"] for g in sgd.param_groups] == [0.1, 0.5]
     assert sgd.param_groups[0]["momentum"] == 0.9 and sgd.param_groups[0]["weight_decay"] == 0.01
-    assert isinstance(make_optimizer(groups, "rmsprop", lr=0.1), torch.optim.RMSprop)
-    mine = make_optimizer(groups, lambda g: torch.optim.Adagrad(g, lr=0.2), lr=0.1)
+    assert isinstance(make_optimizer(groups(), "rmsprop", lr=0.1), torch.optim.RMSprop)
+    mine = make_optimizer(groups(), lambda g: torch.optim.Adagrad(g, lr=0.2), lr=0.1)
     assert isinstance(mine, torch.optim.Adagrad) and mine.param_groups[0]["lr"] == 0.2
     with pytest.raises(ValueError, match="optimizer: unknown 'lbfgs'; allowed: adam, sgd"):
-        make_optimizer(groups, "lbfgs", lr=0.1)
+        make_optimizer(groups(), "lbfgs", lr=0.1)
     with pytest.raises(ValueError, match="the factory returned list, not a torch.optim"):
-        make_optimizer(groups, lambda g: g, lr=0.1)
+        make_optimizer(groups(), lambda g: g, lr=0.1)
 
 
 def test_softmax_cross_entropy_gradient_by_hand():
