@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from neurotp.circuit import make_drive
@@ -92,3 +95,50 @@ def local_gradient_check(alg, x, y):
         torch.testing.assert_close(alg.V[l].grad, gV, rtol=1e-9, atol=1e-12)
         torch.testing.assert_close(alg.c[l].grad, gc, rtol=1e-9, atol=1e-12)
     return rec
+
+
+# ---- sweep: the circuit, the small settings and the run-folder checks (sweep tests) ---------
+
+REPO = Path(__file__).resolve().parents[1]
+SWEEP_CIRCUIT = str(REPO / "circuits" / "digits_tp.yaml")
+SWEEP_SMALL = ["--set", "protocol.n_train=60", "--set", "protocol.n_test=30", "--epochs", "1"]
+NOISE, LR = "protocol.input_noise", "rules.prediction_XH.lr"
+
+
+def rows_of(out: Path) -> list[dict]:
+    """The rows of a sweep's ``OUT/results.csv`` (needs pandas: the sweep extra)."""
+    import pandas as pd
+
+    return pd.read_csv(out / "results.csv").to_dict("records")
+
+
+def metrics_of(folder: Path) -> dict:
+    """metrics.json without the wall-clock fields (everything else must be identical)."""
+    m = json.loads((folder / "metrics.json").read_text())
+    m.pop("wall_seconds")
+    for h in [m["final"], *m["history"]]:
+        h.pop("seconds")
+    return m
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    """Run folders ``a`` and ``b`` hold the same numbers and the same recording."""
+    assert metrics_of(a) == metrics_of(b)
+    with np.load(a / "recording.npz") as ra, np.load(b / "recording.npz") as rb:
+        assert sorted(ra.files) == sorted(rb.files)
+        for k in ra.files:
+            np.testing.assert_array_equal(ra[k], rb[k])
+
+
+def sweep_rows() -> tuple[list[dict], list[dict]]:
+    """``(rows, points)`` of a made-up sweep: 2 noise x 3 rate points, 2 seeds each, accuracy
+    0.5 + noise + rate + 0.01·seed, and one failed third seed of the last point."""
+    rows = [
+        {NOISE: n, LR: lr, "seed": s, "status": "ok", "test_accuracy": 0.5 + n + lr + 0.01 * s}
+        for n in (0.1, 0.2)
+        for lr in (0.01, 0.1, 1.0)
+        for s in (0, 1)
+    ]
+    rows.append({NOISE: 0.2, LR: 1.0, "seed": 2, "status": "failed", "error": "divergence"})
+    points = [{NOISE: n, LR: lr} for n in (0.1, 0.2) for lr in (0.01, 0.1, 1.0)]
+    return rows, points

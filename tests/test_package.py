@@ -94,3 +94,52 @@ def test_modules_stay_under_the_line_budget():
     }
     unexplained = {m: n for m, n in long.items() if m not in LONG_MODULES}
     assert not unexplained, f"modules over {MAX_LINES} lines: {unexplained}"
+
+
+# ---- one test module per source module -------------------------------------------------
+TESTS = pathlib.Path(__file__).resolve().parent
+# modules with no test module of their own, with the reason (keep this list short and honest)
+UNTESTED_MODULES: dict[str, str] = {}
+
+
+def allowed_test_names(path: pathlib.Path, root: pathlib.Path) -> set[str]:
+    """Names a test module of the module at ``path`` may have: ``test_<module>.py``, or
+    ``test_<package>_<module>.py`` inside a subpackage of ``root``."""
+    names = {f"test_{path.stem}.py"}
+    if path.parent != root:
+        names.add(f"test_{path.parent.name}_{path.stem}.py")
+    return names
+
+
+def modules_without_tests(root: pathlib.Path, tests: pathlib.Path) -> list[str]:
+    """Dotted names of the modules under package ``root`` (not ``__init__``, ``__main__``)
+    that no ``tests/test_*.py`` is named after."""
+    have = {p.name for p in tests.glob("test_*.py")}
+    return sorted(
+        ".".join(p.relative_to(root.parent).with_suffix("").parts)
+        for p in root.rglob("*.py")
+        if p.stem not in ("__init__", "__main__") and not allowed_test_names(p, root) & have
+    )
+
+
+def test_every_module_has_a_test_module():
+    missing = modules_without_tests(ROOT, TESTS)
+    unexplained = [m for m in missing if m not in UNTESTED_MODULES]
+    assert not unexplained, f"modules without tests/test_[<package>_]<module>.py: {unexplained}"
+    stale = sorted(set(UNTESTED_MODULES) - set(missing))
+    assert not stale, f"UNTESTED_MODULES lists modules that have tests now: {stale}"
+
+
+def test_the_test_module_check_finds_a_module_without_tests(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    for rel in ("__init__.py", "__main__.py", "top.py", "a.py", "sub/__init__.py"):
+        (pkg / rel).write_text("")
+    for rel in ("sub/b.py", "sub/c.py", "sub/d.py"):
+        (pkg / rel).write_text("")
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    for name in ("test_top.py", "test_pkg_a.py", "test_sub_b.py", "test_d.py"):
+        (tests / name).write_text("")
+    # a sits in pkg itself (test_pkg_a.py does not name it); c has no test at all
+    assert modules_without_tests(pkg, tests) == ["pkg.a", "pkg.sub.c"]
