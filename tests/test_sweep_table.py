@@ -28,3 +28,13 @@ def test_summary_over_seeds():
     assert "| 0.2 | 1.0 | 2/3 | 170.50 ± 0.71 % |" in text
     one = summarize([{}], [], [[rows[0]]])
     assert math.isnan(one.iloc[0]["test_accuracy_std"])
+
+
+def test_the_validation_metric_is_the_default_when_rows_have_it():
+    from neurotp.sweep.table import default_metric
+
+    plain = [{"test_accuracy": 0.9, "val_accuracy": None}]
+    assert default_metric(plain) == "test_accuracy"
+    tuned = [{"test_accuracy": None, "val_accuracy": 0.8}]
+    assert default_metric(tuned) == "val_accuracy"
+    assert default_metric([{"test_reconstruction_mse": 0.01}]) == "test_reconstruction_mse"
