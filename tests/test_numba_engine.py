@@ -154,3 +154,29 @@ def test_rejects_other_dtypes_and_spiking():
     c.populations[1].model = "lif"
     with pytest.raises(ValueError, match="runs on backend 'brian2' only"):
         NumbaEngine(compile_circuit(c))
+
+
+@pytest.mark.parametrize("block_steps", [1, "delay"])
+def test_a_preset_added_only_to_the_rule_table_runs_on_numba(block_steps):
+    """temporal_prediction, (p − p̄)·x̄, was added as one PRESETS entry: Numba runs it as the
+    reference does (x̄ on both pre sides: the delay-block pattern (x̄, x̄) when blocked)."""
+    from neurotp.circuit import Rule
+
+    c = random_circuit(4, present=20.0)
+    for p in c.projections:  # long enough delays for a delay block of 2 on XH
+        if p.name == "XH":
+            p.delay = 2.0
+    for t in c.traces:
+        if t.name == "X_bar":
+            t.delay = 2.0
+    c.rules.append(
+        Rule("tp_XH", "temporal_prediction", "XH", lr=0.02, pre_trace="X_bar", post_trace="H_bar")
+    )
+    comp = compile_circuit(c)
+    drive = one_second_drive(comp)
+    ref, nb = ReferenceEngine(comp), NumbaEngine(comp, block_steps=block_steps)
+    ref.run(drive)
+    nb.run(drive)
+    assert max(max_state_difference(ref.state, nb.state).values()) <= 1e-9
+    moved = comp.proj_matrix(ref.state.w, "XH") - comp.proj_matrix(comp.initial_state().w, "XH")
+    assert np.abs(moved).max() > 1e-3
