@@ -70,12 +70,11 @@ def block_steps(value: str) -> int | str:
     if value == "delay":
         return value
     try:
-        k = int(value)
-    except ValueError:
-        k = 0
-    if k < 1:
-        raise argparse.ArgumentTypeError(f"{value!r}: allowed 'delay' or a whole number >= 1")
-    return k
+        return positive_int(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: allowed 'delay' or a whole number >= 1"
+        ) from None
 
 
 def positive_int(value: str) -> int:
@@ -92,15 +91,24 @@ def check_backend(circuit, backend: str) -> None:
     """Fail before anything is built when the circuit or backend cannot run here."""
     import importlib.util
 
+    from neurotp.engines.registry import ENGINES
+
+    info = ENGINES[backend]
     spiking = [p.name for p in circuit.populations if p.model != "rate"]
-    if spiking and backend != "brian2":
+    if spiking and not info.spiking:
+        able = [e for e in ENGINES.values() if e.spiking]
         raise ValueError(
             f"circuit {circuit.name!r} has spiking populations {spiking}: they run on "
-            "--backend brian2 only (pip install 'neurotp[brian2]')"
+            + " or ".join(
+                f"--backend {e.name}" + (f" (pip install 'neurotp[{e.extra}]')" if e.extra else "")
+                for e in able
+            )
+            + " only"
         )
-    if backend == "brian2" and importlib.util.find_spec("brian2") is None:
+    if info.requires is not None and importlib.util.find_spec(info.requires) is None:
         raise ImportError(
-            "--backend brian2 needs Brian2, which is not installed: pip install 'neurotp[brian2]'"
+            f"--backend {backend} needs the optional extra, which is not installed: "
+            f"pip install 'neurotp[{info.extra}]'"
         )
 
 

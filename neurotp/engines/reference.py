@@ -113,7 +113,10 @@ class ReferenceEngine(Engine):
             n_pre = len(x)
             a = signal(rt.a_src[k], rt.a_off[k], n_pre)
             b = signal(rt.b_src[k], rt.b_off[k], n_pre)
-            w += eta * (np.outer(plus, a) - np.outer(minus, b))
+            if rt.same_pre[k]:  # a = b: one rank-one update
+                w += eta * np.outer(plus - minus, a)
+            else:
+                w += eta * (np.outer(plus, a) - np.outer(minus, b))
             if rt.bias[k]:
                 s.b[post] += eta * (plus - minus)
         if np.isfinite(rt.lo[k]) or np.isfinite(rt.hi[k]):

@@ -20,6 +20,7 @@ class EngineInfo:
     cls: str
     summary: str
     extra: str | None = None
+    requires: str | None = None  # the top-level module the extra installs
     dtypes: tuple[str, ...] = ("float64",)
     spiking: bool = False
 
@@ -46,6 +47,7 @@ ENGINES: dict[str, EngineInfo] = {
             "Brian2Engine",
             "Brian2 code generation (numpy, cython, cpp_standalone): rate and spiking modes",
             extra="brian2",
+            requires="brian2",
             spiking=True,
         ),
     )
