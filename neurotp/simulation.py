@@ -59,13 +59,9 @@ def numba_kernels_ready() -> bool:
     their source (a cheap check: a cold cache means ~25 s of compilation in the first drive)."""
     if _NUMBA_DRIVEN:
         return True
-    try:
-        from neurotp.engines.numba import loop
+    from neurotp.engines.numba.cache import kernels_cached
 
-        index = Path(loop.run_drive._cache._cache_file._index_path)
-        return index.stat().st_mtime >= Path(loop.__file__).stat().st_mtime
-    except Exception:  # noqa: BLE001 - numba internals moved or no cache yet: assume cold
-        return False
+    return kernels_cached()
 
 
 class _CompilingBar:

@@ -138,12 +138,9 @@ _WARM: set[tuple] = set()
 def numba_cache_dir() -> str:
     """Where Numba keeps the engine's compiled kernels (``NUMBA_CACHE_DIR`` if set, else
     ``__pycache__`` beside the kernels or Numba's user-wide cache)."""
-    try:
-        from neurotp.engines.numba import loop
+    from neurotp.engines.numba.cache import cache_dir
 
-        return str(loop.run_drive._cache._cache_path)
-    except Exception:  # pragma: no cover - a Numba without that private attribute
-        return os.environ.get("NUMBA_CACHE_DIR", "numba-default")
+    return cache_dir()
 
 
 def worker_address() -> str:
