@@ -33,11 +33,13 @@ KEYS = ("r", "hist", "tr", "w", "b")
 def _load(name: str):
     if name == "random_circuit":
         return random_circuit(0)
+    if name == "random_temporal":  # compartments, label_delay, frames (section 8 in time)
+        return random_circuit(0, present=20.0, general=True, temporal=True)
     return load_circuit(CIRCUIT_DIR / name)
 
 
 def _rate_circuits() -> list[str]:
-    names = ["random_circuit"]
+    names = ["random_circuit", "random_temporal"]
     for path in YAMLS:
         c = load_circuit(path)
         if all(p.model == "rate" for p in c.populations):
@@ -113,7 +115,7 @@ def test_reference_equals_numba(name, numba_runs):
 
 
 @pytest.mark.brian2
-@pytest.mark.parametrize("name", _rate_circuits())
+@pytest.mark.parametrize("name", [n for n in _rate_circuits() if n != "random_temporal"])
 def test_brian2_rate_mode_equals_numba(name, numba_runs):
     pytest.importorskip("brian2", reason="pip install 'neurotp[brian2]'")
     from neurotp.engines.brian2 import Brian2Engine

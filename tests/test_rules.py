@@ -133,7 +133,8 @@ def test_parse_signal_names_the_allowed_forms():
     assert parse_signal("rate:H", "post", "w").name == "H"
     with pytest.raises(ValueError, match=r"w: unknown pre-side signal 'rate:H'; allowed: pre"):
         parse_signal("rate:H", "pre", "w")
-    with pytest.raises(ValueError, match=r"allowed: post, trace:NAME, rate:POPULATION"):
+    assert parse_signal("apical", "post", "w").kind == "apical"
+    with pytest.raises(ValueError, match=r"allowed: post, apical, trace:NAME, rate:POPULATION"):
         parse_signal("postt", "post", "w")
 
 

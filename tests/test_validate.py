@@ -262,7 +262,7 @@ def test_every_spec_annotation_is_understood():
     from neurotp.circuit.validate import _hints, describe
 
     classes = [v for v in vars(spec).values() if dataclasses.is_dataclass(v)]
-    assert len(classes) == 11  # with FormTerm and RuleForm (the general rule form)
+    assert len(classes) == 12  # with FormTerm, RuleForm (the general rule form), Compartment
     for cls in classes:
         for name, hint in _hints(cls).items():
             assert describe(hint), (cls, name)

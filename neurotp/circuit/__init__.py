@@ -15,6 +15,7 @@ from neurotp.circuit.protocol import Drive, encode_labels, make_drive
 from neurotp.circuit.rules import PRESETS, RULE_KINDS, RuleTable, rule_form
 from neurotp.circuit.spec import (
     Circuit,
+    Compartment,
     FormTerm,
     Population,
     Projection,
@@ -38,6 +39,7 @@ __all__ = [
     "Compiled",
     "Drive",
     "FormTerm",
+    "Compartment",
     "Population",
     "Projection",
     "Protocol",

@@ -1,8 +1,9 @@
 """The locality audit: every signal a circuit's plasticity reads that is not local.
 
 The contract (README, "Locality"): a rule may read its synapse's presynaptic rate or trace and
-the state of its own postsynaptic unit (rate, trace); everything else reaches a unit through
-projections. What breaks it is allowed in the format but reported here:
+the state of its own postsynaptic unit (rate, trace, its compartment ``POP.apical`` and that
+compartment's traces); everything else reaches a unit through projections. What breaks it
+is allowed in the format but reported here:
 
 - ``tie`` — a projection that shares another's weights (weight transport);
 - ``index read`` — a rule that reads another population's rate or trace unit by unit, with no
@@ -10,7 +11,8 @@ projections. What breaks it is allowed in the format but reported here:
   ``forward_trace`` of another population);
 - ``non-local sum`` — Oja's rule reads Σₖ wₖⱼ·pₖ, the other post units' weights and rates;
 - ``global gate`` — a rule window (learning switched on and off by a clock shared by all
-  synapses), the label clamp and the learning switch between training and testing.
+  synapses), the label clamp, the learning switch between training and testing, and
+  plasticity switched off during the gaps between presentations.
 
 :func:`audit` returns the findings; :func:`audit_table` formats them. NumPy-free, engine-free.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from neurotp.circuit.rules import parse_signal, rule_form
-from neurotp.circuit.spec import Circuit
+from neurotp.circuit.spec import Circuit, unit_of
 
 KINDS: tuple[str, ...] = ("tie", "index read", "non-local sum", "global gate")
 
@@ -71,9 +73,10 @@ def audit(c: Circuit) -> list[Finding]:
             ]:
                 s = parse_signal(text, "post", where)
                 source = None
-                if s.kind == "rate" and s.name != proj.post:
+                own = unit_of(proj.post)  # a unit's soma and its compartment are one unit
+                if s.kind == "rate" and unit_of(s.name) != own:
                     source = f"the rate of {s.name}"
-                elif s.kind == "trace" and traces[s.name].population != proj.post:
+                elif s.kind == "trace" and unit_of(traces[s.name].population) != own:
                     source = f"trace {s.name} of {traces[s.name].population}"
                 if source is not None:
                     out.append(
@@ -110,6 +113,14 @@ def audit(c: Circuit) -> list[Finding]:
                 "plasticity is on while training and off while testing (a global switch)",
             )
         )
+        if p.gap > 0:
+            out.append(
+                Finding(
+                    "global gate",
+                    "protocol.gap",
+                    f"plasticity is off during the {p.gap:g} ms gap after each presentation",
+                )
+            )
     return out
 
 

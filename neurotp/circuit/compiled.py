@@ -8,17 +8,17 @@ one flat trace vector. NumPy only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from neurotp.circuit.activations import ACTIVATION_CODES
 from neurotp.circuit.memory import check_memory
 from neurotp.circuit.rules import RuleTable, rule_table
-from neurotp.circuit.spec import Circuit
+from neurotp.circuit.spec import COMPARTMENT_SUFFIX, Circuit
 from neurotp.circuit.validate import delay_steps, validate
 
-ROLE_CODES: dict[str, int] = {"hidden": 0, "input": 1, "label": 2}
+ROLE_CODES: dict[str, int] = {"hidden": 0, "input": 1, "label": 2, "compartment": 3}
 
 
 @dataclass
@@ -111,6 +111,15 @@ class Compiled:
     label_off: int = -1
     label_n: int = 0
     readout_win: tuple[int, int] = (0, 0)
+    # compartment couplings: the soma units [cpl_dst, +n) get gain·(r[cpl_src..] − tr[cpl_rest..])
+    # (no trace subtracted where cpl_rest < 0), read at the start of the step
+    cpl_dst: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cpl_src: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cpl_n: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cpl_gain: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+    cpl_rest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    label_steps: int = 0  # the label clamp starts this many steps after onset
+    frames: int = 1  # stimulus frames per presentation, each present_steps // frames long
 
     @property
     def steps_per_presentation(self) -> int:
@@ -152,7 +161,7 @@ class Compiled:
             elif pr.init.kind == "constant":
                 m[...] = pr.init.scale
         b = np.zeros(self.n_units, dtype=dtype)
-        for p, off in zip(c.populations, self.pop_off, strict=True):
+        for p, off in zip(c.groups(), self.pop_off, strict=True):
             b[off : off + p.size] = p.bias
         r = np.zeros(self.n_units, dtype=dtype)
         hist = np.zeros((self.hist_len, self.n_units), dtype=dtype)
@@ -165,7 +174,7 @@ def compile_circuit(c: Circuit) -> Compiled:
     validate(c)
     check_memory(c)
     dt = c.protocol.dt
-    pops = c.populations
+    pops = c.groups()  # populations, then compartments
     names = [p.name for p in pops]
     sizes = np.array([p.size for p in pops], dtype=np.int64)
     offs = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -243,6 +252,17 @@ def compile_circuit(c: Circuit) -> Compiled:
             f"[0, present={proto.present}] ms"
         )
     lab = proto.label
+    owners = [(i, p) for i, p in enumerate(c.populations) if p.apical is not None]
+    tr_index = {t.name: i for i, t in enumerate(trs)}
+    i64 = np.int64
+    cpl_dst = np.array([offs[i] for i, _ in owners], dtype=i64)
+    cpl_src = np.array([offs[idx[p.name + COMPARTMENT_SUFFIX]] for _, p in owners], dtype=i64)
+    cpl_n = np.array([p.size for _, p in owners], dtype=i64)
+    cpl_gain = np.array([p.apical.gain for _, p in owners], dtype=np.float64)
+    cpl_rest = np.array(
+        [-1 if p.apical.rest is None else tr_off[tr_index[p.apical.rest]] for _, p in owners],
+        dtype=i64,
+    )
     return Compiled(
         circuit=c,
         dt=dt,
@@ -287,4 +307,11 @@ def compile_circuit(c: Circuit) -> Compiled:
         label_off=int(offs[idx[lab]]) if lab else -1,
         label_n=int(sizes[idx[lab]]) if lab else 0,
         readout_win=rw,
+        cpl_dst=cpl_dst,
+        cpl_src=cpl_src,
+        cpl_n=cpl_n,
+        cpl_gain=cpl_gain,
+        cpl_rest=cpl_rest,
+        label_steps=int(round(proto.label_delay / dt)),
+        frames=int(proto.frames),
     )

@@ -14,6 +14,7 @@ import yaml
 
 from neurotp.circuit.spec import (
     Circuit,
+    Compartment,
     FormTerm,
     Population,
     Projection,
@@ -130,7 +131,10 @@ def circuit_from_dict(data: dict[str, Any]) -> Circuit:
         data,
         "circuit",
         {
-            "populations": _list(Population),
+            "populations": _list(
+                Population,
+                {"apical": lambda v, w: None if v is None else _build(Compartment, v, w)},
+            ),
             "projections": _list(Projection, {"init": lambda v, w: _build(WeightInit, v, w)}),
             "traces": _list(Trace),
             "rules": _list(Rule, {"targets": _list(TargetTerm), "form": _form}),

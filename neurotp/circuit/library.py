@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from neurotp.circuit.spec import (
     Circuit,
+    Compartment,
     FormTerm,
     Population,
     Projection,
@@ -22,14 +23,24 @@ def _window(start: float, end: float, present: float) -> tuple[float, float]:
 
 
 def random_circuit(
-    seed: int = 0, n: int = 12, dt: float = 0.5, present: float = 50.0, general: bool = False
+    seed: int = 0,
+    n: int = 12,
+    dt: float = 0.5,
+    present: float = 50.0,
+    general: bool = False,
+    temporal: bool = False,
 ) -> Circuit:
     """A small circuit exercising every feature: delays, traces, noise, a tied projection, a
     label population, and every rule kind. Used by the cross-engine tests.
 
     ``general=True`` adds two rules of ``kind: general`` on two more projections (pre-side
     signals (x̄, x) and (x, x̄), a trace on the post side, bounds that the initial weights lie
-    outside of, windows that close before the presentation ends)."""
+    outside of, windows that close before the presentation ends).
+
+    ``temporal=True`` adds what section 8 in time needs: compartments (``H.apical`` with a rest
+    trace, ``Y.apical`` without), projections into and out of them, rules that read ``apical``
+    and its traces, a label clamp that starts ``present/5`` after onset, and two stimulus
+    frames per presentation."""
     pops = [
         Population("X", n, "linear", role="input"),
         Population("H", n, "tanh", tau=2.0, noise=0.05, bias=0.1),
@@ -145,7 +156,57 @@ def random_circuit(
         reconstruction=None,
         input_noise=0.1,
     )
+    if temporal:
+        _add_temporal(pops, projs, traces, rules, proto, dt)
     return Circuit("random", pops, projs, traces, rules, proto, seed=seed)
+
+
+def _add_temporal(pops, projs, traces, rules, proto, dt: float) -> None:
+    """The section-8-in-time parts of :func:`random_circuit` (``temporal=True``)."""
+    by_name = {p.name: p for p in pops}
+    by_name["H"].apical = Compartment("tanh", tau=1.5, gain=0.4, rest="AH_rest", bias=0.05)
+    by_name["Y"].apical = Compartment("linear", tau=1.0, gain=0.3)
+    projs += [
+        Projection("YHa", "Y", "H.apical", delay=1.0, init=WeightInit("normal", 1.0)),
+        Projection("LYa", "L", "Y.apical", delay=0.5, init=WeightInit("identity", 1.0)),
+        Projection("HaG", "H.apical", "G", delay=1.0, init=WeightInit("normal", 0.5)),
+        Projection("XHb", "X", "H", delay=1.0, init=WeightInit("normal", 0.5)),
+        Projection("HYb", "H", "Y", delay=2.0, init=WeightInit("normal", 0.5)),
+    ]
+    traces += [
+        Trace("AH_rest", "H.apical", tau=4.0),
+        Trace("AH_d", "H.apical", tau=dt, delay=1.0),  # tau = dt: an exact delayed copy
+    ]
+    rules += [
+        Rule("rec_YHa", "reconstruction", "YHa", lr=0.01, forward_trace="H_bar", bias=True),
+        Rule(
+            "gen_XHb",
+            "general",
+            "XHb",
+            lr=0.008,
+            bias=True,
+            form=RuleForm(
+                plus=[
+                    FormTerm("apical", 1.0),
+                    FormTerm("trace:AH_rest", -1.0),
+                    FormTerm("trace:AH_d", -0.5),
+                ],
+                plus_pre="trace:X_bar",
+                minus_coef=0.5,
+                minus_post="trace:H_bar_d",
+                minus_pre="pre",
+            ),
+        ),
+        Rule(
+            "gen_HYb",
+            "general",
+            "HYb",
+            lr=0.01,
+            form=RuleForm(plus=[FormTerm("apical", 1.0)], minus_coef=1.0, minus_post="post"),
+        ),
+    ]
+    proto.label_delay = round(proto.present / 5 / dt) * dt
+    proto.frames = 2
 
 
 def bench_circuit(n: int = 1000, dt: float = 1.0) -> Circuit:

@@ -35,14 +35,14 @@ def estimate_bytes(c: Circuit, dtype: type | str = np.float64) -> dict[str, int]
     """
     item = np.dtype(dtype).itemsize
     dt = c.protocol.dt
-    sizes = {p.name: int(p.size) for p in c.populations}
+    sizes = {p.name: int(p.size) for p in c.groups()}
     n = sum(sizes.values())
     n_weights = sum(sizes[p.pre] * sizes[p.post] for p in c.projections if p.tie is None)
     delays = [delay_steps(p.delay, dt, f"projections ({p.name}).delay") for p in c.projections]
     delays += [delay_steps(t.delay, dt, f"traces ({t.name}).delay") for t in c.traces]
     hist_len = max([0, *delays]) + 1
     n_traces = sum(sizes[t.population] for t in c.traces)
-    n_noisy = sum(p.size for p in c.populations if p.noise > 0)
+    n_noisy = sum(p.size for p in c.groups() if p.noise > 0)
     steps = delay_steps(c.protocol.present, dt, "protocol.present") + delay_steps(
         c.protocol.gap, dt, "protocol.gap"
     )
@@ -96,7 +96,7 @@ def check_memory(c: Circuit, dtype: type | str = np.float32, available: int | No
     if avail is not None and total > avail:
         largest = sorted(parts.items(), key=lambda kv: -kv[1])[:3]
         detail = ", ".join(f"{k} {format_bytes(v)}" for k, v in largest if v)
-        n = sum(p.size for p in c.populations)
+        n = sum(p.size for p in c.groups())
         raise CircuitMemoryError(
             f"circuit {c.name!r}: {n} units need about {format_bytes(total)} of memory "
             f"({np.dtype(dtype).name} state; {detail}), but only {format_bytes(avail)} is "

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neurotp.circuit.spec import Circuit, FormTerm, Rule, RuleForm
+from neurotp.circuit.spec import Circuit, FormTerm, Rule, RuleForm, compartment_of, unit_of
 
 # forms a rule can take in the table
 ELEMENTWISE, OJA = 0, 1
@@ -152,8 +152,8 @@ def rule_form(r: Rule) -> RuleForm | None:
 
 @dataclass(frozen=True)
 class SignalRef:
-    """A parsed signal: ``kind`` is ``post``, ``pre``, ``trace`` or ``rate``; ``name`` the trace
-    or population for the last two."""
+    """A parsed signal: ``kind`` is ``post``, ``pre``, ``apical`` (the rate of the post unit's
+    compartment), ``trace`` or ``rate``; ``name`` the trace or population for the last two."""
 
     kind: str
     name: str | None = None
@@ -163,12 +163,16 @@ def parse_signal(text: str, side: str, where: str) -> SignalRef:
     """Parse a signal string of the ``side`` ('post' or 'pre') of a rule; ValueError naming
     ``where`` and the allowed forms otherwise."""
     allowed = (
-        "post, trace:NAME, rate:POPULATION" if side == "post" else "pre, trace:NAME (x̄ of the pre)"
+        "post, apical, trace:NAME, rate:POPULATION"
+        if side == "post"
+        else "pre, trace:NAME (x̄ of the pre)"
     )
     if not isinstance(text, str):
         raise ValueError(f"{where}: signal {text!r} is not a string; allowed: {allowed}")
     if text == side:
         return SignalRef(side)
+    if text == "apical" and side == "post":
+        return SignalRef("apical")
     head, _, name = text.partition(":")
     if name and (head == "trace" or (head == "rate" and side == "post")):
         return SignalRef(head, name)
@@ -196,6 +200,8 @@ def _signal(c: Circuit, comp_offsets, rule: Rule, text: str, side: str) -> tuple
         return SRC_RATE, pop_off[proj.post], -1
     if s.kind == "pre":
         return SRC_PRE, 0, -1
+    if s.kind == "apical":
+        return SRC_RATE, pop_off[compartment_of(proj.post)], -1
     if s.kind == "rate":
         return SRC_RATE, pop_off[s.name], -1
     i = trace_index[s.name]
@@ -267,7 +273,7 @@ def rule_table(
 
 def check_rule(c: Circuit, r: Rule, where: str, error: type[Exception]) -> None:
     """Check rule ``r`` against its preset and its form; raise ``error`` naming the field."""
-    pops = {p.name: p for p in c.populations}
+    pops = {p.name: p for p in c.groups()}
     traces = {t.name: t for t in c.traces}
     if r.kind not in PRESETS:
         raise error(f"{where}.kind: unknown rule {r.kind!r}; allowed: {', '.join(RULE_KINDS)}")
@@ -322,6 +328,12 @@ def check_rule(c: Circuit, r: Rule, where: str, error: type[Exception]) -> None:
             s = parse_signal(text, side, at)
         except ValueError as exc:
             raise error(str(exc)) from None
+        if s.kind == "apical" and compartment_of(proj.post) not in pops:
+            raise error(
+                f"{at}: 'apical' reads the compartment of the post population "
+                f"{unit_of(proj.post)!r}, which has none; allowed: give it `apical:` or read "
+                "another signal"
+            )
         if s.kind == "rate":
             if s.name not in pops:
                 raise error(f"{at}: unknown population {s.name!r}; allowed: {', '.join(pops)}")

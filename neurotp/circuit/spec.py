@@ -16,13 +16,45 @@ INIT_KINDS: tuple[str, ...] = ("normal", "uniform", "identity", "zeros", "consta
 
 
 @dataclass
+class Compartment:
+    """A second (apical) compartment of every unit of a population (section 8 in time).
+
+    Its rate a follows τ·da/dt = −a + φ(Σ W·r_pre(t − d) + b), fed by the projections whose
+    ``post`` is ``POP.apical``; it nudges its unit's soma by adding gain·(a − ā) to the soma's
+    input, where ā is the trace named by ``rest`` (a trace of ``POP.apical``), or gain·a when
+    ``rest`` is null. With a rest trace the nudge cancels at rest: only the change of what the
+    loops return reaches the soma. Rules read it as ``apical`` (the post unit's compartment).
+    """
+
+    activation: str = "linear"
+    tau: float = 1.0
+    gain: float = 1.0
+    rest: str | None = None
+    bias: float = 0.0
+
+
+COMPARTMENT_SUFFIX = ".apical"
+
+
+def unit_of(group: str) -> str:
+    """The population a unit group belongs to: ``H`` for ``H`` and for ``H.apical``."""
+    return group[: -len(COMPARTMENT_SUFFIX)] if group.endswith(COMPARTMENT_SUFFIX) else group
+
+
+def compartment_of(group: str) -> str:
+    """The compartment group of the units of ``group`` (``H.apical`` for ``H`` or itself)."""
+    return unit_of(group) + COMPARTMENT_SUFFIX
+
+
+@dataclass
 class Population:
-    """A group of rate units: τ·dr/dt = −r + φ(Σ W·r_pre(t − d) + b + σ·ξ).
+    """A group of rate units: τ·dr/dt = −r + φ(Σ W·r_pre(t − d) + b + σ·ξ [+ gain·(a − ā)]).
 
     ``role="input"`` units are set to the stimulus; ``role="label"`` units are clamped to the
-    label while training and run free (by their own inputs) while testing. ``model`` is
-    ``rate`` (every engine) or ``poisson``/``lif`` (spiking units whose rates follow the rate
-    model; Brian2 engine only).
+    label while training (from ``protocol.label_delay`` after each onset) and run free (by
+    their own inputs) otherwise. ``model`` is ``rate`` (every engine) or ``poisson``/``lif``
+    (spiking units whose rates follow the rate model; Brian2 engine only). ``apical`` gives
+    the units a second compartment (:class:`Compartment`), addressed as ``NAME.apical``.
     """
 
     name: str
@@ -33,6 +65,7 @@ class Population:
     noise: float = 0.0
     role: str = "hidden"
     model: str = "rate"
+    apical: Compartment | None = None
 
 
 @dataclass
@@ -145,6 +178,12 @@ class Protocol:
     ``lr_decay`` after each training epoch. ``validation`` is the fraction of the training set
     held out (stratified) for tuning: with it, every epoch is scored on the validation split
     and the test split is scored once, after the last epoch.
+
+    Time within a presentation: the label clamp starts ``label_delay`` ms after onset (before
+    it the label units run free); the stimulus is ``frames`` equal frames, each the image
+    shifted by a 2-D random walk of ``jitter`` pixels per frame (training and testing);
+    ``input_noise`` is drawn per frame. ``stream: true`` declares stream mode: no gap and no
+    rule windows (checked), so samples follow each other with plasticity always on.
     """
 
     dt: float = 1.0
@@ -164,6 +203,18 @@ class Protocol:
     n_train: int | None = None
     n_test: int | None = None
     validation: float = 0.0
+    label_delay: float = 0.0
+    frames: int = 1
+    jitter: float = 0.0
+    stream: bool = False
+
+
+NEW_PROTOCOL_DEFAULTS: dict[str, Any] = {
+    "label_delay": 0.0,
+    "frames": 1,
+    "jitter": 0.0,
+    "stream": False,
+}
 
 
 @dataclass
@@ -196,10 +247,26 @@ class Circuit:
 
     # --- lookups -----------------------------------------------------------------------
     def population(self, name: str) -> Population:
-        for p in self.populations:
+        for p in self.groups():
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    def groups(self) -> list[Population]:
+        """The populations, then one unit group per compartment (``NAME.apical``, role
+        ``compartment``): the order of the flat rate vector every engine uses."""
+        return self.populations + [
+            Population(
+                name=p.name + COMPARTMENT_SUFFIX,
+                size=p.size,
+                activation=p.apical.activation,
+                tau=p.apical.tau,
+                bias=p.apical.bias,
+                role="compartment",
+            )
+            for p in self.populations
+            if isinstance(p.apical, Compartment)
+        ]
 
     def projection(self, name: str) -> Projection:
         for p in self.projections:
@@ -216,6 +283,14 @@ class Circuit:
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (lists, dicts, numbers, strings) for YAML and JSON."""
         d = asdict(self)
+        # fields added for section 8 in time are left out at their defaults, so that circuits
+        # written before them keep their hash (checkpoints, sweep tables)
+        for p in d["populations"]:
+            if p["apical"] is None:
+                del p["apical"]
+        for key, default in NEW_PROTOCOL_DEFAULTS.items():
+            if d["protocol"][key] == default:
+                del d["protocol"][key]
         for r in d["rules"]:
             for key in ("window", "bounds"):
                 if r[key] is not None:

@@ -10,7 +10,14 @@ from typing import Any
 
 from neurotp.circuit.activations import ACTIVATIONS
 from neurotp.circuit.rules import RULE_KINDS, check_rule
-from neurotp.circuit.spec import INIT_KINDS, MODELS, ROLES, Circuit
+from neurotp.circuit.spec import (
+    COMPARTMENT_SUFFIX,
+    INIT_KINDS,
+    MODELS,
+    ROLES,
+    Circuit,
+    Population,
+)
 
 __all__ = ["RULE_KINDS", "CircuitError", "delay_steps", "validate"]
 
@@ -69,8 +76,14 @@ def validate(c: Circuit) -> Circuit:
         if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
             unit = "Hz" if key == "max_rate" else "ms"
             raise CircuitError(f"spiking.{key}: {v!r} is not a positive number of {unit}")
-    pops = {p.name: p for p in c.populations}
+    pops = {p.name: p for p in c.groups()}  # populations and compartments (NAME.apical)
     _unique([p.name for p in c.populations], "populations")
+    for i, p in enumerate(c.populations):
+        if COMPARTMENT_SUFFIX in p.name:
+            raise CircuitError(
+                f"populations[{i}].name: {p.name!r} contains {COMPARTMENT_SUFFIX!r}, which names "
+                "a population's compartment; allowed: a name without it"
+            )
     _unique([p.name for p in c.projections], "projections")
     _unique([t.name for t in c.traces], "traces")
     _unique([r.name for r in c.rules], "rules")
@@ -104,6 +117,8 @@ def validate(c: Circuit) -> Circuit:
             )
         if p.noise < 0:
             raise CircuitError(f"{w}.noise: {p.noise} must be >= 0")
+        if p.apical is not None:
+            _check_compartment(c, p, f"{w}.apical")
 
     projs = {p.name: p for p in c.projections}
     for i, pr in enumerate(c.projections):
@@ -200,6 +215,7 @@ def validate(c: Circuit) -> Circuit:
             extra = "" if key == "epochs" else " or null (all examples)"
             raise CircuitError(f"protocol.{key}: {v} must be >= 1; allowed: an integer >= 1{extra}")
     _check_windows(c)
+    _check_timing(c)
     need_pop(proto.input, "protocol.input")
     if pops[proto.input].role != "input":
         raise CircuitError(f"protocol.input: population {proto.input!r} must have role 'input'")
@@ -217,9 +233,70 @@ def validate(c: Circuit) -> Circuit:
     return c
 
 
+def _check_compartment(c: Circuit, p: Population, w: str) -> None:
+    a = p.apical
+    assert a is not None
+    dt = c.protocol.dt
+    if a.activation not in ACTIVATIONS:
+        raise CircuitError(
+            f"{w}.activation: unknown activation {a.activation!r}; "
+            f"allowed: {', '.join(ACTIVATIONS)}"
+        )
+    if not a.tau >= dt:
+        raise CircuitError(
+            f"{w}.tau: {a.tau} ms; allowed: tau >= dt={dt} ms (Euler needs dt <= tau)"
+        )
+    if p.role == "input":
+        raise CircuitError(
+            f"{w}: {p.name!r} is an input population, set to the stimulus; allowed: "
+            "a compartment on hidden or label populations"
+        )
+    if a.rest is not None:
+        names = [t.name for t in c.traces]
+        own = [t.name for t in c.traces if t.population == p.name + COMPARTMENT_SUFFIX]
+        if a.rest not in own:
+            what = "unknown trace" if a.rest not in names else "not a trace of the compartment"
+            raise CircuitError(
+                f"{w}.rest: {what} {a.rest!r}; allowed: a trace of "
+                f"{p.name + COMPARTMENT_SUFFIX!r} ({', '.join(own) or 'none declared'}) or null"
+            )
+
+
+def _check_timing(c: Circuit) -> None:
+    """label_delay, frames, jitter and stream mode (``docs/circuit-format.md``)."""
+    proto = c.protocol
+    dt = proto.dt
+    present = delay_steps(proto.present, dt, "protocol.present")
+    lab = _grid_steps(proto.label_delay, dt, "protocol.label_delay")
+    if not 0 <= lab < present:
+        raise CircuitError(
+            f"protocol.label_delay: {proto.label_delay} ms; allowed: 0 <= label_delay < "
+            f"present={proto.present} ms (a multiple of dt)"
+        )
+    if not proto.frames >= 1 or present % proto.frames:
+        raise CircuitError(
+            f"protocol.frames: {proto.frames}; allowed: an integer >= 1 that divides the "
+            f"{present} steps of a presentation"
+        )
+    if proto.jitter < 0:
+        raise CircuitError(f"protocol.jitter: {proto.jitter} pixels; allowed: a number >= 0")
+    if proto.stream:
+        if proto.gap != 0:
+            raise CircuitError(
+                f"protocol.gap: {proto.gap} ms in stream mode (protocol.stream: true); "
+                "allowed: 0 (samples follow each other)"
+            )
+        for i, r in enumerate(c.rules):
+            if r.window is not None:
+                raise CircuitError(
+                    f"rules[{i}] ({r.name}).window: stream mode has no learning windows "
+                    "(plasticity is always on); allowed: null"
+                )
+
+
 def _check_zero_delay_loops(c: Circuit) -> None:
     """A loop whose delays sum to zero is an algebraic loop: reject it, naming the loop."""
-    graph: dict[str, list[tuple[str, str]]] = {p.name: [] for p in c.populations}
+    graph: dict[str, list[tuple[str, str]]] = {p.name: [] for p in c.groups()}
     dt = c.protocol.dt
     for pr in c.projections:
         if delay_steps(pr.delay, dt, f"projections ({pr.name}).delay") == 0:

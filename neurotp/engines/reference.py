@@ -2,11 +2,13 @@
 
 It is the ground truth the other engines are tested against. Each step of simulated time:
 
-1. clamp: input units take the stimulus (0 during the gap); label units take the label when
-   clamped (training), otherwise they run free;
+1. clamp: input units take the stimulus frame of this step (0 during the gap); label units
+   take the label when clamped (training, from ``protocol.label_delay`` after onset to the end
+   of the presentation), otherwise they run free;
 2. write r(t) into the ring buffer ``hist[t % L]``;
 3. input current of each projection: W · r_pre(t − d) (read from the ring buffer), plus bias
-   and σ·ξ(t);
+   and σ·ξ(t); then each compartment's nudge of its soma, gain·(a(t) − ā(t)) (ā the
+   compartment's ``rest`` trace; gain·a(t) without one);
 4. plasticity: every open rule adds lr·dt·term to its weights, in declaration order;
 5. traces: x̄ += dt/τ_trace · (r(t − delay) − x̄);
 6. rates of free units: r += dt/τ · (−r + φ(I));
@@ -60,6 +62,12 @@ class ReferenceEngine(Engine):
             post = slice(c.proj_post_off[p], c.proj_post_off[p] + c.proj_post_n[p])
             current[post] += w @ x
         current[c.noise_idx] += c.unit_sigma[c.noise_idx] * noise_row
+        for q in range(len(c.cpl_dst)):
+            n, src, dst = int(c.cpl_n[q]), int(c.cpl_src[q]), int(c.cpl_dst[q])
+            nudge = r[src : src + n]
+            if c.cpl_rest[q] >= 0:
+                nudge = nudge - s.tr[c.cpl_rest[q] : c.cpl_rest[q] + n]
+            current[dst : dst + n] += c.cpl_gain[q] * nudge
 
         for k in np.nonzero(open_rules)[0]:
             self._apply_rule(int(k), delayed)
@@ -149,9 +157,9 @@ class ReferenceEngine(Engine):
             for k in range(spp):
                 presenting = k < c.present_steps
                 self._step(
-                    drive.stim[i] if presenting else zero_in,
+                    drive.frame(i, k, c.present_steps) if presenting else zero_in,
                     label_row,
-                    drive.clamp and presenting,
+                    drive.clamp and presenting and k >= c.label_steps,
                     drive.noise[g],
                     step_open[k] if (drive.learn and presenting) else closed,
                 )

@@ -31,8 +31,23 @@ from neurotp.engines.brian2.parts import (
 )
 
 
+def check_in_time(comp: Compiled) -> None:
+    """Raise ``ValueError`` for the section-8-in-time features not yet lowered to Brian2."""
+    for name, bad in (
+        ("populations[].apical", len(comp.cpl_dst) > 0),
+        ("protocol.label_delay", comp.label_steps > 0),
+        ("protocol.frames", comp.frames > 1),
+    ):
+        if bad:
+            raise ValueError(
+                f"{name}: not yet supported by the brian2 engine (section 8 in time is being "
+                "ported); allowed: the reference or numba backend for this circuit"
+            )
+
+
 def check_supported(comp: Compiled) -> None:
     """Raise ``ValueError`` for circuit features the Brian2 rate network cannot express."""
+    check_in_time(comp)
     c, rt = comp.circuit, comp.rules
     ties = {p.name: p.tie for p in c.projections}
     first: dict[int, int] = {}

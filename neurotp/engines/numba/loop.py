@@ -87,10 +87,10 @@ def late_rules(st, scratch, t, k, projs, traces, rules, step_open):
 
 @njit(cache=True)
 def run_drive(st, t0, units, projs, traces, rules, drive, blk, scratch, out):
-    """Run the ``drive.stim.shape[0]`` presentations of a drive from step ``t0``. Returns
-    (status, t, unit): status 0 ok, 1 diverged at step t in unit ``unit``. The arrays of
-    ``st`` are updated in place; pending delay-block updates reach the weights whether the
-    drive ended or diverged."""
+    """Run the ``drive.stim.shape[0] // drive.frames`` presentations of a drive from step
+    ``t0``. Returns (status, t, unit): status 0 ok, 1 diverged at step t in unit ``unit``.
+    The arrays of ``st`` are updated in place; pending delay-block updates reach the weights
+    whether the drive ended or diverged."""
     r, hist, tr, b = st.r, st.hist, st.tr, st.b
     cur, clamped = scratch.cur, scratch.clamped
     stim, labels, noise, step_open = drive.stim, drive.labels, drive.noise, drive.step_open
@@ -120,15 +120,25 @@ def run_drive(st, t0, units, projs, traces, rules, drive, blk, scratch, out):
     t = t0
     g = 0
     n_rec = 0
-    n_pres = stim.shape[0]
+    frames = drive.frames
+    n_pres = stim.shape[0] // frames
+    cpl_dst, cpl_src, cpl_n, cpl_gain, cpl_rest = (
+        units.cpl_dst,
+        units.cpl_src,
+        units.cpl_n,
+        units.cpl_gain,
+        units.cpl_rest,
+    )
+    n_cpl = cpl_dst.shape[0]
     total = n_pres * spp
     bad = -1  # the unit that became NaN/inf, if any
     for i in range(n_pres):
         for k in range(spp):
             presenting = k < present_steps
+            row_in = i * frames + (k * frames // present_steps if presenting else 0)
             for u in range(input_n):
-                r[input_off + u] = stim[i, u] if presenting else 0.0
-            lab_on = drive.clamp and presenting and label_n > 0
+                r[input_off + u] = stim[row_in, u] if presenting else 0.0
+            lab_on = drive.clamp and presenting and label_n > 0 and k >= drive.label_steps
             for u in range(label_n):
                 clamped[label_off + u] = lab_on
                 if lab_on:
@@ -155,6 +165,13 @@ def run_drive(st, t0, units, projs, traces, rules, drive, blk, scratch, out):
             for q in range(n_noisy):
                 u = noise_idx[q]
                 cur[u] += sigma[u] * noise[g, q]
+            # ---- compartments nudge their somata: gain·(a − ā) ----
+            for q in range(n_cpl):
+                for u in range(cpl_n[q]):
+                    nudge = r[cpl_src[q] + u]
+                    if cpl_rest[q] >= 0:
+                        nudge = nudge - tr[cpl_rest[q] + u]
+                    cur[cpl_dst[q] + u] += cpl_gain[q] * nudge
             # ---- plasticity on projections that could not be fused, in declaration order ----
             if learning:
                 late_rules(st, scratch, t, k, projs, traces, rules, step_open)

@@ -46,7 +46,8 @@ class StateArrays(NamedTuple):
 
 
 class Units(NamedTuple):
-    """Per unit: activation code, dt/τ, noise σ; the noisy units; the clamped populations."""
+    """Per unit: activation code, dt/τ, noise σ; the noisy units; the clamped populations;
+    the compartment couplings (``Compiled.cpl_*``)."""
 
     act: np.ndarray
     alpha: np.ndarray
@@ -56,6 +57,11 @@ class Units(NamedTuple):
     input_n: int
     label_off: int
     label_n: int
+    cpl_dst: np.ndarray
+    cpl_src: np.ndarray
+    cpl_n: np.ndarray
+    cpl_gain: np.ndarray
+    cpl_rest: np.ndarray
 
 
 class Projections(NamedTuple):
@@ -120,6 +126,8 @@ class DriveArrays(NamedTuple):
     spp: int
     rw0: int
     rw1: int
+    frames: int
+    label_steps: int
 
 
 class Outputs(NamedTuple):
@@ -163,6 +171,11 @@ def unit_table(comp: Compiled) -> Units:
         int(comp.input_n),
         max(int(comp.label_off), 0),
         int(comp.label_n),
+        _i64(comp.cpl_dst),
+        _i64(comp.cpl_src),
+        _i64(comp.cpl_n),
+        _f64(comp.cpl_gain),
+        _i64(comp.cpl_rest),
     )
 
 
@@ -285,6 +298,8 @@ def drive_arrays(comp: Compiled, drive: Drive, step_open: np.ndarray) -> DriveAr
         int(spp),
         int(comp.readout_win[0]),
         int(comp.readout_win[1]),
+        int(drive.frames),
+        int(comp.label_steps),
     )
 
 
