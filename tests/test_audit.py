@@ -114,3 +114,16 @@ def test_audit_command_prints_tables_and_json(capsys):
     entry = data["circuits/digits_tp.yaml"]
     assert entry["circuit"] == "digits_tp"
     assert {"kind", "where", "what"} == set(entry["findings"][0])
+
+
+def test_a_unit_reading_its_own_compartment_is_local_and_gaps_are_gates():
+    c = random_circuit(0, present=20.0, temporal=True)
+    found = audit(c)
+    where = [f.where for f in found]
+    # gen_XHb reads apical, a trace of its own compartment and its own delayed trace;
+    # rec_YHa (onto H.apical) reads the trace of its own soma H: all local
+    assert not any(w.startswith(("rules[6] (rec_YHa)", "rules[7]", "rules[8]")) for w in where)
+    gaps = [f for f in found if f.where == "protocol.gap"]
+    assert len(gaps) == 1 and "5 ms gap" in gaps[0].what
+    c.protocol.gap = 0.0
+    assert not any(f.where == "protocol.gap" for f in audit(c))

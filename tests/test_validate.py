@@ -354,3 +354,79 @@ def test_labels_beyond_the_label_population_are_named_not_index_error():
         r"the labels run from 0 to 9",
     ):
         make_drive(comp, x, np.array([0, 9, 2]), rng, train=True)
+
+
+# ---- section 8 in time: compartments, label timing, frames, stream mode ----------------------
+def temporal() -> dict:
+    return random_circuit(0, present=20.0, temporal=True).to_dict()
+
+
+def test_the_temporal_random_circuit_is_valid_and_round_trips():
+    d = temporal()
+    c = validate(circuit_from_dict(d))
+    assert c.to_dict() == d
+    assert [g.name for g in c.groups()][-2:] == ["H.apical", "Y.apical"]
+
+
+@pytest.mark.parametrize(
+    "path, value, fragments",
+    [
+        (("apical", "activation"), "soft", ("populations[1] (H).apical.activation", "allowed")),
+        (("apical", "tau"), 0.1, ("populations[1] (H).apical.tau", "dt=0.5")),
+        (("apical", "rest"), "H_bar", ("apical.rest", "not a trace of the compartment")),
+        (("apical", "rest"), "nope", ("apical.rest", "unknown trace", "AH_rest")),
+        (("apical", "gain"), "big", ("populations[1] (H).apical.gain",)),
+    ],
+)
+def test_a_bad_compartment_field_is_named(path, value, fragments):
+    d = temporal()
+    d["populations"][1][path[0]][path[1]] = value
+    check(d, *fragments)
+
+
+def test_a_projection_may_target_a_compartment_but_not_an_unknown_one():
+    d = temporal()
+    d["projections"][-1]["post"] = "X.apical"
+    check(d, "post: unknown population 'X.apical'", "H.apical")
+    d = temporal()
+    d["populations"][0]["apical"] = {"tau": 1.0}
+    check(d, "populations[0] (X).apical", "input population")
+    d = temporal()
+    d["populations"][2]["name"] = "Y.apical"
+    check(d, "contains '.apical'")
+
+
+def test_apical_needs_a_compartment_on_the_post_population():
+    d = temporal()
+    rule = next(r for r in d["rules"] if r["name"] == "gen_HYb")
+    d["projections"].append({"name": "XS", "pre": "X", "post": "S", "delay": 1.0})
+    rule["projection"] = "XS"
+    check(d, "'apical' reads the compartment", "'S', which has none")
+
+
+@pytest.mark.parametrize(
+    "key, value, fragments",
+    [
+        ("label_delay", 20.0, ("protocol.label_delay", "< present=20.0")),
+        ("label_delay", 0.25, ("protocol.label_delay", "multiple of dt")),
+        ("frames", 3, ("protocol.frames", "divides the 40 steps")),
+        ("frames", 0, ("protocol.frames",)),
+        ("jitter", -1.0, ("protocol.jitter",)),
+        ("stream", "yes", ("protocol.stream",)),
+    ],
+)
+def test_bad_timing_fields_are_named(key, value, fragments):
+    d = temporal()
+    d["protocol"][key] = value
+    check(d, *fragments)
+
+
+def test_stream_mode_refuses_gaps_and_windows():
+    d = temporal()
+    d["protocol"]["stream"] = True
+    check(d, "protocol.gap: 5.0 ms in stream mode", "allowed: 0")
+    d["protocol"]["gap"] = 0.0
+    check(d, "window: stream mode has no learning windows")
+    for r in d["rules"]:
+        r["window"] = None
+    validate(circuit_from_dict(d))
