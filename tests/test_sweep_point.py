@@ -105,3 +105,25 @@ def test_train_config_points_are_neurotp_train(tmp_path, capsys):
         for e in m["epochs"]:
             e.pop("seconds")
     assert mine == theirs
+
+
+def test_workers_where_the_client_warmed_the_cache_load_without_the_lock(monkeypatch):
+    import contextlib
+
+    from neurotp.circuit.library import random_circuit
+    from neurotp.sweep import point
+
+    taken = []
+
+    def fake_lock():
+        taken.append(1)
+        return contextlib.nullcontext()
+
+    monkeypatch.setattr(point, "_cache_lock", fake_lock)
+    monkeypatch.setattr(point, "_WARM", set())
+    circuit = random_circuit(0, present=10.0)
+    point.warm_numba(circuit, "float64", None, point.cache_place())
+    assert taken == []  # compiled here already: read-only loads need no lock
+    monkeypatch.setattr(point, "_WARM", set())
+    point.warm_numba(circuit, "float64", None, "another-host:/cache")
+    assert taken == [1]

@@ -164,12 +164,21 @@ def _cache_lock():
     return Lock(f"neurotp-numba-cache:{socket.gethostname()}:{numba_cache_dir()}")
 
 
-def warm_numba(circuit, dtype: str = "float64", block_steps: Any = None) -> None:
+def cache_place() -> str:
+    """This host and its Numba cache directory: where a warm-up's kernels can be loaded."""
+    return f"{socket.gethostname()}:{numba_cache_dir()}"
+
+
+def warm_numba(
+    circuit, dtype: str = "float64", block_steps: Any = None, warmed_at: str | None = None
+) -> None:
     """Compile (or load from Numba's cache) the kernels ``neurotp run`` calls for ``circuit``
     (training, evaluation and the recording), once per process. Within Dask workers of one
     host and cache directory only one does it at a time: Numba writes a kernel's index and
     data files separately, and two processes adding different signatures at once can leave
-    an index pointing at the other's code."""
+    an index pointing at the other's code. ``warmed_at`` is the :func:`cache_place` where the
+    sweep's client already compiled these kernels: workers there only read the cache, so they
+    load at the same time, without the lock."""
     key = (dtype, block_steps)
     if key in _WARM:
         return
@@ -178,7 +187,8 @@ def warm_numba(circuit, dtype: str = "float64", block_steps: Any = None) -> None
     from neurotp.circuit import compile_circuit, make_drive
     from neurotp.engines import get_engine
 
-    with _cache_lock():
+    lock = contextlib.nullcontext() if warmed_at == cache_place() else _cache_lock()
+    with lock:
         comp = compile_circuit(circuit)
         opts = {} if block_steps is None else {"block_steps": block_steps}
         engine = get_engine("numba")(comp, dtype=np.dtype(dtype).type, **opts)
@@ -240,10 +250,10 @@ def _metrics(task: PointTask) -> dict[str, Any]:
     }
 
 
-def run_point(task: PointTask) -> dict[str, Any]:
+def run_point(task: PointTask, warmed_at: str | None = None) -> dict[str, Any]:
     """Run one point (its folder deleted first: a point not in the table has no results) and
     return its row; a failure (divergence, a bad value) is a row with ``status`` ``failed``
-    and the error, never an exception."""
+    and the error, never an exception. ``warmed_at``: see :func:`warm_numba`."""
     from neurotp import __version__
     from neurotp.cli import main as cli_main
 
@@ -270,7 +280,12 @@ def run_point(task: PointTask) -> dict[str, Any]:
 
                 check, text = circuit_hash(circuit), task.text
                 if task.options["backend"] == "numba":
-                    warm_numba(circuit, task.options["dtype"], task.options.get("block_steps"))
+                    warm_numba(
+                        circuit,
+                        task.options["dtype"],
+                        task.options.get("block_steps"),
+                        warmed_at,
+                    )
             if check != task.hash:
                 raise RuntimeError(
                     f"this worker resolves the point to hash {check[:12]}, the client to "

@@ -23,6 +23,7 @@ import yaml
 from neurotp.sweep.figure import FIGURE, plot_sweep
 from neurotp.sweep.point import (
     PointTask,
+    cache_place,
     point_hash,
     point_id,
     resolve_circuit,
@@ -191,6 +192,7 @@ def _run_dask(
     workers: int | None,
     progress: bool,
     log: Callable[[str], None],
+    warmed_at: str | None = None,
 ) -> None:
     from distributed import as_completed
 
@@ -202,7 +204,9 @@ def _run_dask(
         dashboard = client.dashboard_link if "dashboard" in services else "off (pip install bokeh)"
         log(f"dask: {where}, {n} worker(s); dashboard: {dashboard}")
         futures = {
-            client.submit(run_point, t, key=f"neurotp-point-{Path(t.folder).name}", pure=False): t
+            client.submit(
+                run_point, t, warmed_at, key=f"neurotp-point-{Path(t.folder).name}", pure=False
+            ): t
             for t in tasks
         }
         bar = _bar(len(tasks), progress)
@@ -283,8 +287,10 @@ def run_sweep(
     write_results(rows, out, parquet=False)
     t0 = time.perf_counter()
     if todo:
+        warmed_at = None
         if sequential or not scheduler_address(scheduler):  # this machine runs the points
             _warm_here(todo)
+            warmed_at = cache_place()
         if sequential:
             bar = _bar(len(todo), progress)
             for t in todo:
@@ -292,7 +298,7 @@ def run_sweep(
                 bar.update(1)
             bar.close()
         else:
-            _run_dask(todo, record, scheduler, workers, progress, log)
+            _run_dask(todo, record, scheduler, workers, progress, log, warmed_at)
     if todo:
         log(f"ran {len(todo)} point run(s) in {time.perf_counter() - t0:.1f} s")
     write_results(rows, out, parquet=True)
