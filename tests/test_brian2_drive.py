@@ -57,3 +57,37 @@ def test_phi_expressions_are_the_activations():
     for name, code in ACTIVATION_CODES.items():
         assert PHI_BY_CODE[code] == PHI[name]
         np.testing.assert_allclose(eval(PHI[name], env), activation(name)(x), atol=1e-15)
+
+
+def test_frames_follow_each_other_and_the_label_arrives_after_its_delay():
+    comp = compile_circuit(random_circuit(0, present=20.0, general=True, temporal=True))
+    assert comp.frames == 2 and comp.label_steps > 0
+    rng = np.random.default_rng(0)
+    x = rng.random((3, comp.input_n))
+    y = rng.integers(0, comp.label_n, 3)
+    drive = make_drive(comp, x, y, np.random.default_rng(1), train=True)
+    tab = step_tables(comp, drive)
+    spp, ps = comp.steps_per_presentation, comp.present_steps
+    for i in range(3):
+        for k in range(spp):
+            want = drive.frame(i, k, ps) if k < ps else np.zeros(comp.input_n)
+            np.testing.assert_array_equal(tab["stim"][i * spp + k], want)
+    k = np.arange(3 * spp) % spp
+    on = (k >= comp.label_steps) & (k < ps)
+    np.testing.assert_array_equal(tab["labon"], on.astype(float))
+    # the two frames differ (input noise per frame), so the table is not one row repeated
+    assert np.abs(tab["stim"][0] - tab["stim"][ps - 1]).max() > 0
+    test = make_drive(comp, x, y, np.random.default_rng(1), train=False)
+    assert not step_tables(comp, test)["labon"].any()
+
+
+def test_a_drive_of_other_frames_is_refused():
+    comp = compile_circuit(random_circuit(0, present=20.0, general=True, temporal=True))
+    drive = make_drive(
+        comp, np.zeros((2, comp.input_n)), None, np.random.default_rng(0), train=False
+    )
+    bad = type(drive)(
+        drive.stim[::2], drive.labels, drive.clamp, drive.learn, drive.noise, frames=1
+    )
+    with pytest.raises(ValueError, match=r"drive.stim: 2 rows of 1 frames; expected"):
+        step_tables(comp, bad)

@@ -16,6 +16,7 @@ from neurotp.circuit.spec import FormTerm, Rule, RuleForm  # noqa: E402
 from neurotp.engines.brian2.parts import (  # noqa: E402
     Blueprint,
     Layout,
+    add_couplings,
     add_delay_line,
     add_rules,
     add_traces,
@@ -33,6 +34,7 @@ def _blueprint(c):
     add_units(bp, lay, state)
     add_delay_line(bp, lay, state)
     add_traces(bp, lay, state)
+    add_couplings(bp, lay)
     add_rules(bp, lay)
     return comp, lay, bp, state
 
@@ -95,3 +97,30 @@ def test_groups_have_the_layout_sizes_and_the_state():
     assert set(syn) == {p for p in range(len(comp.proj_names)) if lay.owner[p] == p}
     ts = comp.proj_names.index("TS")
     np.testing.assert_array_equal(syn[ts].w[:], comp.proj_matrix(state.w, "TS").ravel())
+
+
+def test_compartments_nudge_their_somata_through_linked_reads():
+    comp, lay, bp, state = _blueprint(random_circuit(0, temporal=True))
+    links = {var: (group, src, src_var, index) for group, var, src, src_var, index in bp.links}
+    assert bp.nudge == "cg*(ca - crh*crest)"
+    h, ha, y, ya = (comp.pop_slice(n) for n in ("H", "H.apical", "Y", "Y.apical"))
+    _, src, var, index = links["ca"]
+    assert (src, var) == ("U", "r")
+    np.testing.assert_array_equal(index[h], np.arange(ha.start, ha.stop))
+    np.testing.assert_array_equal(index[y], np.arange(ya.start, ya.stop))
+    _, src, var, rest = links["crest"]
+    assert (src, var) == ("TR", "tr")
+    m = comp.trace_names.index("AH_rest")
+    np.testing.assert_array_equal(rest[h], comp.tr_off[m] + np.arange(h.stop - h.start))
+    gain, has_rest = bp.values["U"]["cg"], bp.values["U"]["crh"]
+    np.testing.assert_array_equal(gain[h], 0.4)
+    np.testing.assert_array_equal(gain[y], 0.3)
+    assert np.count_nonzero(gain) == (h.stop - h.start) + (y.stop - y.start)
+    # H subtracts its rest trace, Y (rest: null) does not
+    np.testing.assert_array_equal(has_rest[h], 1.0)
+    assert not has_rest[y].any() and has_rest.sum() == h.stop - h.start
+
+
+def test_no_compartment_no_nudge():
+    _, _, bp, _ = _blueprint(random_circuit(0))
+    assert bp.nudge == "" and "cg : 1 (constant)" not in bp.eqs["U"]

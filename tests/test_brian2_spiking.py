@@ -1,6 +1,7 @@
 """The Brian2 spiking runner (neurotp/engines/brian2/spiking.py): decoded rates and currents,
 axonal delays, general rules from spikes, bounds only where a rule applies, runs from a
-replaced state (resume), divergence as DivergenceError, errors."""
+replaced state (resume), divergence as DivergenceError, errors; section 8 in time:
+compartments that nudge their soma, the label clamp from label_delay on, stimulus frames."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ brian2 = pytest.importorskip("brian2", reason="pip install 'neurotp[brian2]'")
 from neurotp.circuit import compile_circuit, make_drive  # noqa: E402
 from neurotp.circuit.spec import (  # noqa: E402
     Circuit,
+    Compartment,
     FormTerm,
     Population,
     Projection,
@@ -60,6 +62,20 @@ def general_circuit(bounds=(-0.05, 0.05), lr: float = 0.5) -> Circuit:
     )
     proto = Protocol(dt=1.0, present=80.0, gap=10.0, input="X", readout="H")
     return Circuit("gen", pops, projs, traces, [rule], proto)
+
+
+def nudge_circuit(rest: bool) -> Circuit:
+    """X -> H.apical (identity); H's only input is its compartment's nudge 0.8·(a − ā), with
+    the rest trace ā (τ 10 ms) or without (0.8·a)."""
+    ap = Compartment("linear", tau=1.0, gain=0.8, rest="A_rest" if rest else None)
+    pops = [
+        Population("X", 3, "linear", role="input", model="lif"),
+        Population("H", 3, "linear", tau=1.0, model="lif", apical=ap),
+    ]
+    projs = [Projection("XA", "X", "H.apical", delay=1.0, init=WeightInit("identity", 1.0))]
+    traces = [Trace("A_rest", "H.apical", tau=10.0)] if rest else []
+    proto = Protocol(dt=1.0, present=200.0, gap=0.0, input="X", readout="H")
+    return Circuit("nudge", pops, projs, traces, protocol=proto)
 
 
 def _drive(comp, n: int, train: bool, seed: int = 0):
@@ -216,3 +232,56 @@ def test_spiking_errors_name_the_field():
         NumbaEngine(comp)
     with pytest.raises(ValueError, match=r"spiking: max_rate=0.0 Hz.*must all be > 0"):
         Brian2Engine(comp, spiking={"max_rate": 0.0})
+
+
+@pytest.mark.parametrize("rest", [False, True])
+def test_a_compartment_spikes_and_nudges_its_soma(rest):
+    c = nudge_circuit(rest)
+    c.protocol.frames = 2  # 100 ms of 0, then 100 ms of x
+    comp = compile_circuit(c)
+    x = np.array([0.8, -0.8, 0.5])
+    drive = make_drive(comp, np.zeros((1, 3)), None, np.random.default_rng(0), train=False)
+    drive.stim[1] = x
+    eng = Brian2Engine(comp, spiking={"max_rate": 1000.0})
+    rec = eng.run(drive, record_every=1).record
+    assert len(eng._spiking.last_spikes["H.apical"][0]) > 100  # the compartment spikes
+    a = rec[150:, comp.pop_slice("H.apical")].mean(axis=0)
+    h = rec[150:, comp.pop_slice("H")].mean(axis=0)
+    np.testing.assert_allclose(a, x, atol=0.03)  # the compartment follows its input
+    # no rest trace: H = 0.8·a; a rest trace that has converged cancels the nudge
+    np.testing.assert_allclose(h, np.zeros(3) if rest else 0.8 * x, atol=0.05)
+    if rest:  # right after the switch the change of a reaches the soma, then fades (its
+        # peak 0.8·x·max(e^(-t/10) - e^(-t/5)) = 0.2·x in the decoded traces, minus the lags)
+        early = rec[103:113, comp.pop_slice("H")].mean(axis=0)
+        assert np.all(np.sign(early) == np.sign(x)) and np.abs(early).min() > 0.02, early
+
+
+def test_the_label_arrives_after_its_delay_and_the_frames_follow_each_other():
+    pops = [
+        Population("X", 2, "linear", role="input", model="poisson"),
+        Population("L", 3, "linear", tau=1.0, role="label", model="poisson"),
+    ]
+    proto = Protocol(
+        dt=1.0,
+        present=20.0,
+        gap=4.0,
+        input="X",
+        label="L",
+        label_delay=6.0,
+        frames=4,
+        label_off=-0.5,
+    )
+    comp = compile_circuit(Circuit("late", pops, [], protocol=proto))
+    x = np.array([[0.2, 0.4], [0.6, 0.8]])
+    drive = make_drive(comp, x, np.array([2, 0]), np.random.default_rng(0), train=True)
+    drive.stim[:] = np.arange(drive.stim.size, dtype=float).reshape(drive.stim.shape)  # frames
+    rec = Brian2Engine(comp).run(drive, record_every=1).record.reshape(2, 24, -1)
+    lab = rec[..., comp.pop_slice("L")]
+    np.testing.assert_array_equal(lab[:, :6], 0.0)  # free (no input) before the delay
+    np.testing.assert_array_equal(lab[0, 6:20], np.tile([-0.5, -0.5, 1.0], (14, 1)))
+    np.testing.assert_array_equal(lab[1, 6:20], np.tile([1.0, -0.5, -0.5], (14, 1)))
+    stim = rec[..., comp.pop_slice("X")]
+    for i in range(2):
+        for k in range(20):
+            np.testing.assert_array_equal(stim[i, k], drive.stim[i * 4 + k // 5])
+        np.testing.assert_array_equal(stim[i, 20:], 0.0)  # the gap

@@ -115,7 +115,7 @@ def test_reference_equals_numba(name, numba_runs):
 
 
 @pytest.mark.brian2
-@pytest.mark.parametrize("name", [n for n in _rate_circuits() if n != "random_temporal"])
+@pytest.mark.parametrize("name", _rate_circuits())
 def test_brian2_rate_mode_equals_numba(name, numba_runs):
     pytest.importorskip("brian2", reason="pip install 'neurotp[brian2]'")
     from neurotp.engines.brian2 import Brian2Engine
@@ -141,12 +141,14 @@ def test_brian2_rate_mode_equals_numba(name, numba_runs):
 
 
 @pytest.mark.brian2
-@pytest.mark.parametrize("seed", [0, 1])
-def test_brian2_rate_mode_equals_the_reference_on_general_rules(seed):
+@pytest.mark.parametrize(("seed", "temporal"), [(0, False), (1, False), (0, True)])
+def test_brian2_rate_mode_equals_the_reference_on_general_rules(seed, temporal):
     pytest.importorskip("brian2", reason="pip install 'neurotp[brian2]'")
     from neurotp.engines.brian2 import Brian2Engine
 
-    comp = compile_circuit(random_circuit(seed, present=30.0, general=True))
+    comp = compile_circuit(random_circuit(seed, present=30.0, general=True, temporal=temporal))
+    if temporal:  # compartments, a late label clamp and frames are really there
+        assert len(comp.cpl_dst) == 2 and comp.label_steps > 0 and comp.frames > 1
     init = comp.initial_state()
     rules_by_name = {r.name: r for r in comp.circuit.rules}
     lo, hi = rules_by_name["gen_SZ"].bounds
@@ -165,7 +167,8 @@ def test_brian2_rate_mode_equals_the_reference_on_general_rules(seed):
         assert max(d.values()) <= 1e-6, d
         assert np.max(np.abs(mb - mr)) <= 1e-6
         assert b2e.state.t == ref.state.t
-    for name in ("gen_SZ", "gen_HQ"):
+    moving = ("gen_SZ", "gen_HQ") + (("gen_XHb", "gen_HYb", "rec_YHa") if temporal else ())
+    for name in moving:
         rule = rules_by_name[name]
         moved = comp.proj_matrix(ref.state.w, rule.projection) - comp.proj_matrix(
             init.w, rule.projection

@@ -30,8 +30,10 @@ PHI_BY_CODE: dict[int, str] = {code: PHI[name] for name, code in ACTIVATION_CODE
 def step_tables(comp: Compiled, drive: Drive) -> dict[str, np.ndarray]:
     """Per-step arrays of a run of presentations.
 
-    ``stim`` (n_steps, input_n, zero in gaps), ``presenting`` (n_steps,); with a label
-    population ``labels`` and ``labon`` (1 where labels are clamped); with rules ``gate``
+    ``stim`` (n_steps, input_n: the stimulus frame of each step, :meth:`Drive.frame`; zero in
+    gaps), ``presenting`` (n_steps,); with a label population ``labels`` and ``labon`` (1
+    where labels are clamped: training, from ``comp.label_steps`` after onset to the end of
+    the presentation); with rules ``gate``
     (n_steps, n_rules): lr·dt where rule k applies at that step (its window is open, the
     stimulus is on and the drive learns), else 0 — the learning rate rides in the gate, so
     that changing ``comp.rules.eta`` between runs (``protocol.lr_decay``) changes no
@@ -42,7 +44,17 @@ def step_tables(comp: Compiled, drive: Drive) -> dict[str, np.ndarray]:
     n_steps = drive.n_presentations * spp
     k_in = np.arange(n_steps) % spp
     presenting = k_in < comp.present_steps
-    stim = np.repeat(np.asarray(drive.stim, dtype=np.float64), spp, axis=0)
+    stim_rows = np.asarray(drive.stim, dtype=np.float64)
+    frames = int(drive.frames)
+    if frames != comp.frames or stim_rows.shape[0] != drive.n_presentations * frames:
+        raise ValueError(
+            f"drive.stim: {stim_rows.shape[0]} rows of {drive.frames} frames; expected "
+            f"n_presentations x protocol.frames ({comp.frames}) rows"
+        )
+    # row of each step: presentation i, frame k * frames // present_steps (0 in the gaps)
+    pres = np.arange(n_steps) // spp
+    frame = np.where(presenting, np.minimum(k_in, comp.present_steps - 1), 0)
+    stim = stim_rows[pres * frames + frame * frames // comp.present_steps]
     stim[~presenting] = 0.0
     out: dict[str, np.ndarray] = {"stim": stim, "presenting": presenting}
     if comp.label_n > 0:
@@ -51,7 +63,8 @@ def step_tables(comp: Compiled, drive: Drive) -> dict[str, np.ndarray]:
         else:
             lab = np.zeros((n_steps, comp.label_n))
         out["labels"] = lab
-        out["labon"] = (presenting & bool(drive.clamp and drive.labels is not None)).astype(float)
+        clamp = bool(drive.clamp and drive.labels is not None)
+        out["labon"] = (presenting & (k_in >= comp.label_steps) & clamp).astype(float)
     if len(comp.rules.form):
         step_open = comp.rules_active(np.arange(spp))
         applies = step_open[k_in] & (presenting & bool(drive.learn))[:, None]

@@ -15,7 +15,7 @@ import numpy as np
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
 from neurotp.engines.base import Engine, RunResult
-from neurotp.engines.brian2.rate import build_rate_network, check_in_time, check_supported
+from neurotp.engines.brian2.rate import build_rate_network, check_supported
 from neurotp.engines.brian2.spiking import SpikingRunner
 
 TARGETS: tuple[str, ...] = ("numpy", "cython", "cpp_standalone")
@@ -79,7 +79,6 @@ class Brian2Engine(Engine):
         self.is_spiking = any(p.model != "rate" for p in comp.circuit.populations)
         self._spiking: SpikingRunner | None = None
         if self.is_spiking:
-            check_in_time(comp)
             params = dataclasses.asdict(comp.circuit.spiking)  # the circuit's, then overrides
             params.update(spiking or {})
             self._spiking = SpikingRunner(comp, target=target, **params)

@@ -67,6 +67,7 @@ class Blueprint:
     # (group, variable, source group, source variable, index)
     links: list[tuple[str, str, str, str, np.ndarray]] = field(default_factory=list)
     copies: list[str] = field(default_factory=list)  # DL: plain copies of linked variables
+    nudge: str = ""  # the compartments' term of the soma current (empty without compartments)
     syn_eqs: dict[int, list[str]] = field(default_factory=dict)  # extra model lines per owner
     rules: list[LoweredRule] = field(default_factory=list)
     _signals: dict[tuple, str] = field(default_factory=dict)
@@ -183,6 +184,34 @@ def add_traces(bp: Blueprint, lay: Layout, state: State) -> None:
     bp.link("TR", "src", "DL", "r", tsrc)
     bp.values["TR"]["talpha"] = talpha
     bp.values["TR"]["tr"] = state.tr
+
+
+def add_couplings(bp: Blueprint, lay: Layout) -> None:
+    """The compartments' nudge of their somata (``Compiled.cpl_*``): at each soma unit ``U``
+    reads its compartment's rate ``ca`` and, with a rest trace, that trace ``crest`` (linked
+    variables, read where the projection currents are, at the start of the step) and adds
+    ``cg*(ca - crh*crest)`` to its current (gain ``cg``, ``crh`` 1 where a rest trace is
+    subtracted; both 0 at units without a compartment)."""
+    c, N = lay.comp, lay.N
+    if len(c.cpl_dst) == 0:
+        return
+    src, rest = np.arange(N), np.zeros(N, dtype=np.int64)
+    gain, has_rest = np.zeros(N), np.zeros(N)
+    for q in range(len(c.cpl_dst)):
+        soma = int(c.cpl_dst[q]) + np.arange(int(c.cpl_n[q]))
+        src[soma] = int(c.cpl_src[q]) + np.arange(len(soma))
+        gain[soma] = float(c.cpl_gain[q])
+        if c.cpl_rest[q] >= 0:
+            rest[soma] = int(c.cpl_rest[q]) + np.arange(len(soma))
+            has_rest[soma] = 1.0
+    bp.link("U", "ca", "U", "r", src)
+    bp.eqs["U"] += ["cg : 1 (constant)", "crh : 1 (constant)"]
+    bp.values["U"]["cg"], bp.values["U"]["crh"] = gain, has_rest
+    if has_rest.any():  # a rest trace is a trace, so TR exists
+        bp.link("U", "crest", "TR", "tr", rest)
+        bp.nudge = "cg*(ca - crh*crest)"
+    else:
+        bp.nudge = "cg*ca"
 
 
 def _post_signal(bp: Blueprint, lay: Layout, p: int, src: int, off: int) -> str:

@@ -3,8 +3,11 @@ back into a :class:`~neurotp.circuit.compiled.State`.
 
 The schedule inside one ``dt`` (all in the ``start`` slot, explicit ``order``): clamp →
 delay-line shift → plain copies for the synapses → summed currents → total current (old
-bias) → rule coefficients → rules in declaration order (each: its Wᵀp for Oja's rule, its
-weights, its bias) → traces → Euler rate update; a ``StateMonitor`` records r after the step.
+bias, noise, then the compartments' nudge of their somata, gain·(a − ā)) → rule
+coefficients → rules in declaration order (each: its Wᵀp for Oja's rule, its weights, its
+bias) → traces → Euler rate update; a ``StateMonitor`` records r after the step.
+Compartments (``POP.apical``) are units of ``U`` like any other; the stimulus frame and the
+label clamp of each step come from :func:`~neurotp.engines.brian2.drive.step_tables`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from neurotp.engines.brian2.drive import PHI_BY_CODE, step_tables
 from neurotp.engines.brian2.parts import (
     Blueprint,
     Layout,
+    add_couplings,
     add_delay_line,
     add_rules,
     add_traces,
@@ -31,23 +35,8 @@ from neurotp.engines.brian2.parts import (
 )
 
 
-def check_in_time(comp: Compiled) -> None:
-    """Raise ``ValueError`` for the section-8-in-time features not yet lowered to Brian2."""
-    for name, bad in (
-        ("populations[].apical", len(comp.cpl_dst) > 0),
-        ("protocol.label_delay", comp.label_steps > 0),
-        ("protocol.frames", comp.frames > 1),
-    ):
-        if bad:
-            raise ValueError(
-                f"{name}: not yet supported by the brian2 engine (section 8 in time is being "
-                "ported); allowed: the reference or numba backend for this circuit"
-            )
-
-
 def check_supported(comp: Compiled) -> None:
     """Raise ``ValueError`` for circuit features the Brian2 rate network cannot express."""
-    check_in_time(comp)
     c, rt = comp.circuit, comp.rules
     ties = {p.name: p.tie for p in c.projections}
     first: dict[int, int] = {}
@@ -105,7 +94,10 @@ def schedule(lay: Layout, bp: Blueprint, groups: dict[str, Any], syn: dict[int, 
     terms = ["b"] + [
         f"mt_{p}*Ilk_{p}" if lay.owner[p] != p else f"I_{p}" for p in range(len(c.proj_names))
     ]
-    steps.append((U, "Itot = " + " + ".join(terms) + " + sigma*ntp_noise(t, nidx)", "current"))
+    nudge = f" + {bp.nudge}" if bp.nudge else ""  # after the noise, as in the reference
+    steps.append(
+        (U, "Itot = " + " + ".join(terms) + " + sigma*ntp_noise(t, nidx)" + nudge, "current")
+    )
     coef = "\n".join(r.coef for r in bp.rules if r.coef)
     if coef:
         steps.append((U, coef, "coef"))
@@ -182,6 +174,7 @@ def build_rate_network(comp: Compiled, state: State, drive: Drive) -> RateNetwor
     add_units(bp, lay, state)
     add_delay_line(bp, lay, state)
     add_traces(bp, lay, state)
+    add_couplings(bp, lay)
     add_rules(bp, lay)
     groups = make_groups(bp, dt)
     syn = make_synapses(bp, lay, groups, state, dt)

@@ -16,15 +16,18 @@ transmits spikes with Brian2's own axonal delays (``on_pre`` with ``delay``):
   E[I_p] = Σ_j w_ij·x̂_j(t − d), the rate-mode current, x̂ = lo + (hi − lo)·ν/ν_max. Every
   trace uses the discrete-time increment a(τ) = (1 − exp(−dt/τ))/(ν_max·dt)
   (:meth:`SpikingRunner.spike_increment`), so that its mean read once per step is exact;
-- rules in STDP-like form, lowered from each rule's general form
-  (:func:`neurotp.circuit.rules.rule_form`, code by :mod:`neurotp.engines.brian2.forms`),
-  every factor decoded from exponential traces updated on spikes: a post-side ``post`` or
-  ``rate:POP`` is the decoded fast trace (τ_s) of that population's own spikes, a post-side
-  ``trace:NAME`` the decoded slow trace (τ of NAME) of its population's spikes; a pre-side
-  ``pre`` is the per-synapse fast trace x (τ_s) and a pre-side ``trace:NAME`` the
-  per-synapse slow trace x̄ (τ of NAME), both incremented when the delayed presynaptic spike
-  arrives. Each dt the open rules move the weights by lr·dt·(Σ cₖ·Aₖ·a − c_B·B·b): the same
-  moving averages as section 8, read from spikes. A rule's bounds apply only where it does.
+- rules in STDP-like form (:mod:`neurotp.engines.brian2.spiking_rules`): every factor of a
+  rule's general form decoded from exponential traces updated on spikes (fast traces, τ_s,
+  for ``post``/``pre``/``rate:``/``apical``, slow ones, τ of the trace, for ``trace:NAME``).
+  Each dt the open rules move the weights by lr·dt·(Σ cₖ·Aₖ·a − c_B·B·b): the same moving
+  averages as section 8, read from spikes. A rule's bounds apply only where it does;
+- compartments (``POP.apical``): a group of spiking units like any population (its own τ, φ
+  and encoding, the model of its population), fed by the projections into ``POP.apical``,
+  read by projections and traces from it; the soma's current gets gain·(a − ā), a the
+  decoded fast trace of the compartment's spikes and ā its ``rest`` trace, also decoded from
+  those spikes, so that the nudge cancels at rest on average (both means are exact);
+- time in a presentation: the stimulus frame and the label clamp (from ``label_delay``) of
+  each step come from :func:`neurotp.engines.brian2.drive.step_tables`, as in rate mode.
 
 Ties are kept by copying the owner's weights to the tied ``Synapses`` after the rules each
 step (a ``network_operation``), so spiking circuits run on the runtime targets (``numpy``,
@@ -36,6 +39,7 @@ biases and weights of the state it is given (a resumed checkpoint) and writes th
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -44,10 +48,12 @@ import numpy as np
 
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
-from neurotp.circuit.rules import parse_signal, rule_form
+from neurotp.circuit.rules import rule_form
+from neurotp.circuit.spec import COMPARTMENT_SUFFIX, Population, unit_of
 from neurotp.engines.base import DivergenceError, RunResult
 from neurotp.engines.brian2.drive import PHI, step_tables
-from neurotp.engines.brian2.forms import Factors, RuleCode, elementwise_code, oja_code
+from neurotp.engines.brian2.forms import RuleCode
+from neurotp.engines.brian2.spiking_rules import SpikingRules, decoded
 
 _UNSIGNED = ("sigmoid", "step", "relu")
 
@@ -57,8 +63,11 @@ def encoding_range(activation: str) -> tuple[float, float]:
     return (0.0, 1.0) if activation in _UNSIGNED else (-1.0, 1.0)
 
 
-def _decoded(lo: float, hi: float, var: str) -> str:
-    return f"({lo!r} + {hi - lo!r}*{var})"
+def spiking_units(groups: list[Population]) -> list[Population]:
+    """The unit groups of a spiking circuit (``Circuit.groups()``): its populations, then its
+    compartments, each spiking with the model of the population it belongs to."""
+    model = {p.name: p.model for p in groups if not p.name.endswith(COMPARTMENT_SUFFIX)}
+    return [dataclasses.replace(p, model=model[unit_of(p.name)]) for p in groups]
 
 
 class SpikingRunner:
@@ -103,7 +112,8 @@ class SpikingRunner:
         self.tau_syn = float(tau_syn)
         self.tau_m = float(tau_m)
         self.seed = c.seed if seed is None else seed
-        self.ranges = {p.name: encoding_range(p.activation) for p in c.populations}
+        self.units = spiking_units(c.groups())
+        self.ranges = {p.name: encoding_range(p.activation) for p in self.units}
         self.timings: dict[str, float] = {}
         self.net: Any = None
         self.last_spikes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -121,81 +131,6 @@ class SpikingRunner:
         dt = self.comp.dt
         return float(-np.expm1(-dt / tau) / (self.max_rate * dt / 1000.0))
 
-    # ---- the rules: each one's factors as expressions ----------------------------------------
-    def _lower_rules(self) -> None:
-        """``self.rule_code[k]`` (code of rule k), the post-group variables it assigns
-        (``self.rule_vars``), the references to other groups it reads (``self.refs``: post
-        population, name, source population, variable) and the per-synapse traces of each
-        projection (``self.syn_traces[q]``: trace indices)."""
-        circ = self.comp.circuit
-        rt = self.comp.rules
-        self.rule_code: dict[int, RuleCode | str] = {}
-        self.rule_vars: dict[str, list[str]] = {p.name: [] for p in circ.populations}
-        self.refs: list[tuple[str, str, str, str]] = []
-        self.syn_traces: dict[int, list[int]] = {q: [] for q in range(len(circ.projections))}
-        for k, r in enumerate(circ.rules):
-            pr = circ.projection(r.projection)
-            lo_x, hi_x = self.ranges[pr.pre]
-            gate, open_flag = f"ntps_gate(t - ntps_t0, {k})", f"ntps_open(t - ntps_t0, {k})"
-            lo, hi = float(rt.lo[k]), float(rt.hi[k])
-            f = rule_form(r)
-            if f is None:  # Oja's rule
-                self.rule_code[k] = oja_code(
-                    k, gate, open_flag, "xdec_post", _decoded(lo_x, hi_x, "xs"), lo, hi
-                )
-                continue
-            plus = tuple(
-                (float(t.coef), self._post_signal(k, n, t.post)) for n, t in enumerate(f.plus)
-            )
-            factors = Factors(
-                plus=plus,
-                a=self._pre_signal(k, f.plus_pre),
-                minus_coef=float(f.minus_coef),
-                minus=self._post_signal(k, len(f.plus), f.minus_post),
-                b=self._pre_signal(k, f.minus_pre),
-                same_pre=bool(rt.same_pre[k]),
-            )
-            code = elementwise_code(k, factors, gate, open_flag, lo, hi, bool(r.bias))
-            self.rule_code[k] = code
-            self.rule_vars[pr.post] += list(code.variables)
-
-    def _post_signal(self, k: int, n: int, text: str) -> str:
-        """Post-side signal ``text`` of rule k (its n-th factor) as an expression on the post
-        group: a decoded fast or slow trace, read from another group by a reference."""
-        circ = self.comp.circuit
-        r = circ.rules[k]
-        post = circ.projection(r.projection).post
-        s = parse_signal(text, "post", r.name)
-        if s.kind == "post" or (s.kind == "rate" and s.name == post):
-            return "xdec"
-        name = f"ls_{k}_{n}"
-        if s.kind == "rate":
-            self.refs.append((post, name, s.name, "xdec"))
-            return name
-        m = circ.traces.index(circ.trace(s.name))
-        src = circ.traces[m].population
-        lo, hi = self.ranges[src]
-        if src == post:
-            return _decoded(lo, hi, f"tr_{m}")
-        self.refs.append((post, name, src, f"tr_{m}"))
-        return _decoded(lo, hi, name)
-
-    def _pre_signal(self, k: int, text: str) -> str:
-        """Pre-side signal ``text`` of rule k as its synapses read it: the decoded fast trace
-        ``xs`` or the per-synapse slow trace ``xt_m`` of trace m's time constant."""
-        circ = self.comp.circuit
-        r = circ.rules[k]
-        pr = circ.projection(r.projection)
-        lo, hi = self.ranges[pr.pre]
-        s = parse_signal(text, "pre", r.name)
-        if s.kind == "pre":
-            return _decoded(lo, hi, "xs")
-        m = circ.traces.index(circ.trace(s.name))
-        q = circ.projections.index(pr)
-        if m not in self.syn_traces[q]:
-            self.syn_traces[q].append(m)
-        return _decoded(lo, hi, f"xt_{m}")
-
     # ---- construction ------------------------------------------------------------------------
     def _build(self) -> None:
         b2.prefs.codegen.target = self.target
@@ -206,7 +141,7 @@ class SpikingRunner:
             "taus": self.tau_syn * b2.ms,
             "taum": self.tau_m * b2.ms,
         }
-        self._lower_rules()
+        self.rules = SpikingRules(self.comp, self.ranges)
         self.groups = self._build_groups(dt)
         self.syn = self._build_synapses(dt)
         tie_op = self._build_schedule(dt)
@@ -218,11 +153,11 @@ class SpikingRunner:
         currents of its incoming projections, its slow traces, its rules' coefficients."""
         circ = self.comp.circuit
         inc = self.spike_increment
-        incoming = {p.name: [] for p in circ.populations}
+        incoming = {p.name: [] for p in self.units}
         for q, pr in enumerate(circ.projections):
             incoming[pr.post].append(q)
         groups: dict[str, Any] = {}
-        for pi, p in enumerate(circ.populations):
+        for pi, p in enumerate(self.units):
             eqs = ["r : 1", "b : 1", "Itot : 1", "nz : 1", "clampv : 1", "clampon : 1"]
             eqs += ["nu : Hz", "xdec : 1", "dxf/dt = -xf/taus : 1"]
             eqs += ["fb : 1", "rmax : 1 (constant, shared)"]
@@ -230,7 +165,7 @@ class SpikingRunner:
                 eqs += [f"dI_{q}/dt = -I_{q}/taus : 1", f"ws_{q} : 1"]
             own = [m for m, t in enumerate(circ.traces) if t.population == p.name]
             eqs += [f"dtr_{m}/dt = -tr_{m}/({circ.traces[m].tau}*ms) : 1" for m in own]
-            eqs += [f"{v} : 1" for v in self.rule_vars[p.name]]
+            eqs += [f"{v} : 1" for v in self.rules.variables[p.name]]
             for k, r in enumerate(circ.rules):
                 if rule_form(r) is None and circ.projection(r.projection).pre == p.name:
                     eqs.append(f"back_{k} : 1")
@@ -253,9 +188,26 @@ class SpikingRunner:
             )
             # the largest float, as a variable: Brian2 would print the literal as inf
             groups[p.name].rmax = np.finfo(np.float64).max
-        for post, name, src, var in self.refs:
+        for post, name, src, var in self.rules.refs:
             groups[post].variables.add_reference(name, groups[src], var)
+        for p in circ.populations:  # the soma reads its compartment's rate and rest trace
+            if p.apical is not None:
+                ap = groups[p.name + COMPARTMENT_SUFFIX]
+                groups[p.name].variables.add_reference("ca", ap, "xdec")
+                if p.apical.rest is not None:
+                    m = circ.traces.index(circ.trace(p.apical.rest))
+                    groups[p.name].variables.add_reference("crest", ap, f"tr_{m}")
         return groups
+
+    def _nudge(self, name: str) -> str:
+        """The compartment's term of population ``name``'s current, gain·(a − ā) with a and ā
+        decoded from the compartment's spikes (its fast trace, its rest trace); "" if none."""
+        p = self.comp.circuit.population(name)
+        if p.role == "compartment" or p.apical is None:
+            return ""
+        lo, hi = self.ranges[p.name + COMPARTMENT_SUFFIX]
+        rest = "" if p.apical.rest is None else f" - {decoded(lo, hi, 'crest')}"
+        return f" + {float(p.apical.gain)!r}*(ca{rest})"
 
     def _build_synapses(self, dt: Any) -> dict[int, Any]:
         """One ``Synapses`` per projection, all-to-all, with the projection's delay: the
@@ -272,7 +224,7 @@ class SpikingRunner:
             if ruled:
                 model.append("dxs/dt = -xs/taus : 1 (clock-driven)")
                 on_pre.append(f"xs += {inc(self.tau_syn)!r}")
-            for m in self.syn_traces[q]:
+            for m in self.rules.syn_traces[q]:
                 tau = circ.traces[m].tau
                 model.append(f"dxt_{m}/dt = -xt_{m}/({tau}*ms) : 1 (clock-driven)")
                 on_pre.append(f"xt_{m} += {inc(tau)!r}")
@@ -314,25 +266,26 @@ class SpikingRunner:
         if proto.label is not None:
             lab = "clampon = ntps_labon(t - ntps_t0)\nclampv = ntps_labels(t - ntps_t0, i)"
             rr(groups[proto.label], lab, "labels")
-        for pi, p in enumerate(circ.populations):
+        for pi, p in enumerate(self.units):
             if p.noise > 0:
                 rr(groups[p.name], f"nz = ntps_noise{pi}(t - ntps_t0, i)", f"noise{pi}")
-        incoming = {p.name: [] for p in circ.populations}
+        incoming = {p.name: [] for p in self.units}
         for q, pr in enumerate(circ.projections):
             incoming[pr.post].append(q)
-        for pi, p in enumerate(circ.populations):
-            G = groups[p.name]
-            lo, hi = self.ranges[p.name]
+        for pi, p in enumerate(self.units):  # every decoded rate first: somata read their
+            lo, hi = self.ranges[p.name]  # compartments' (the nudge) in their currents
+            rr(groups[p.name], f"xdec = {lo!r} + {hi - lo!r}*xf", f"dec{pi}")
+        for pi, p in enumerate(self.units):
             terms = ["b"] + [f"I_{q} + ws_{q}" for q in incoming[p.name]]
-            rr(G, f"xdec = {lo!r} + {hi - lo!r}*xf", f"dec{pi}")
-            rr(G, "Itot = " + " + ".join(terms) + f" + {p.noise!r}*nz", f"cur{pi}")
+            cur = "Itot = " + " + ".join(terms) + f" + {p.noise!r}*nz" + self._nudge(p.name)
+            rr(groups[p.name], cur, f"cur{pi}")
         for k, r in enumerate(circ.rules):
-            code = self.rule_code[k]
+            code = self.rules.code[k]
             if isinstance(code, RuleCode):
                 rr(groups[circ.projection(r.projection).post], code.coef, f"coef{k}")
         for k, r in enumerate(circ.rules):
             q = circ.projections.index(circ.projection(r.projection))
-            code = self.rule_code[k]
+            code = self.rules.code[k]
             if isinstance(code, str):  # Oja: Wᵀp just before the rule
                 upd = syn[q].summed_updaters[f"back_{k}_pre"]
                 upd.when, upd.order = "start", order
@@ -343,7 +296,7 @@ class SpikingRunner:
             if code.bias is not None:
                 G = groups[circ.projection(r.projection).post]
                 rr(G, f"b = b + ntps_gate(t - ntps_t0, {k})*{code.bias}", f"bias{k}")
-        for pi, p in enumerate(circ.populations):
+        for pi, p in enumerate(self.units):
             G = groups[p.name]
             lo, hi = self.ranges[p.name]
             alpha = self.comp.dt / p.tau
@@ -379,7 +332,7 @@ class SpikingRunner:
             off = int(c.proj_w_off[q])
             n = int(c.proj_pre_n[q] * c.proj_post_n[q])
             S.w_[:] = state.w[off : off + n]
-        for p in c.circuit.populations:
+        for p in self.units:
             G = self.groups[p.name]
             G.r_[:] = state.r[c.pop_slice(p.name)]
             G.b_[:] = state.b[c.pop_slice(p.name)]
@@ -393,7 +346,7 @@ class SpikingRunner:
             off = int(c.proj_w_off[q])
             n = int(c.proj_pre_n[q] * c.proj_post_n[q])
             state.w[off : off + n] = S.w_[:]
-        for p in c.circuit.populations:
+        for p in self.units:
             G = self.groups[p.name]
             state.r[c.pop_slice(p.name)] = G.r_[:]
             state.b[c.pop_slice(p.name)] = G.b_[:]
@@ -408,7 +361,7 @@ class SpikingRunner:
             if key in tab:
                 ns[f"ntps_{key}"] = b2.TimedArray(tab[key], dt=dt, name=f"ntps_{key}")
         pos = {int(u): j for j, u in enumerate(c.noise_idx)}
-        for pi, p in enumerate(c.circuit.populations):
+        for pi, p in enumerate(self.units):
             if p.noise > 0:
                 sl = c.pop_slice(p.name)
                 cols = np.array([pos[u] for u in range(sl.start, sl.stop)], dtype=np.int64)
@@ -420,7 +373,7 @@ class SpikingRunner:
         """(steps into the run after which a rate was first not finite, population) or None;
         the lowest unit of the earliest step."""
         first: tuple[int, int, str] | None = None
-        for pi, p in enumerate(self.comp.circuit.populations):
+        for pi, p in enumerate(self.units):
             fb = np.asarray(self.groups[p.name].fb_[:])
             bad = fb[fb >= 0]
             if len(bad) and (first is None or int(bad.min()) < first[0]):
@@ -451,7 +404,7 @@ class SpikingRunner:
         self._set_drive(drive)
         mons = []
         if record_every:
-            for pi, p in enumerate(c.circuit.populations):
+            for pi, p in enumerate(self.units):
                 m = b2.StateMonitor(
                     self.groups[p.name],
                     "r",
@@ -463,7 +416,7 @@ class SpikingRunner:
                 mons.append(m)
                 self.net.add(m)
         spk = {}
-        for pi, p in enumerate(c.circuit.populations):
+        for pi, p in enumerate(self.units):
             spk[p.name] = b2.SpikeMonitor(self.groups[p.name], name=f"ntps_spk{pi}")
             self.net.add(spk[p.name])
         start_ms = float(self.net.t / b2.ms)
@@ -497,7 +450,7 @@ class SpikingRunner:
         r0, r1 = c.readout_win
         means = np.zeros((n_pres, c.n_units))
         self.last_spikes = {}
-        for p in c.circuit.populations:
+        for p in self.units:
             m = spk[p.name]
             i_sp = np.asarray(m.i[:])
             t_sp = np.asarray(m.t[:] / b2.ms) - start_ms
