@@ -139,3 +139,35 @@ def test_numba_block_steps_match_the_step_loop(tmp_path):
     np.testing.assert_allclose(wa, wb, rtol=0, atol=1e-9)  # another summation order only
     for x, y in zip(ha, hb, strict=True):
         assert x["test_accuracy"] == pytest.approx(y["test_accuracy"], abs=1 / 30)
+
+
+def test_batch_and_threads(tmp_path, capsys):
+    assert run(tmp_path / "b", "--batch", "4", "--threads", "1") == 0
+    c = (tmp_path / "b" / "circuit.yaml").read_text()
+    assert "batch: 4" in c
+    with np.load(tmp_path / "b" / "recording.npz", allow_pickle=False) as z:
+        assert z["rates"].shape[1] == int(z["population_sizes"].sum())  # copy 0, recorded
+    assert run(tmp_path / "c", "--batch", "4", "--threads", "2") == 0
+    a = json.loads((tmp_path / "b" / "metrics.json").read_text())["final"]
+    b = json.loads((tmp_path / "c" / "metrics.json").read_text())["final"]
+    assert a["test_accuracy"] == b["test_accuracy"]
+
+
+@pytest.mark.parametrize(
+    "extra, said",
+    [
+        (["--threads", "2"], "--threads: allowed only with --backend numba and protocol.batch"),
+        (["--batch", "2", "--block-steps", "delay"], "block_steps"),
+    ],
+)
+def test_batch_errors(tmp_path, capsys, extra, said):
+    code = run(tmp_path / "e", *extra)
+    assert code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_batch_must_be_positive(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        run(tmp_path / "e", "--batch", "0")
+    assert exc.value.code == 2
+    assert "--batch: '0' is not a whole number >= 1" in capsys.readouterr().err
