@@ -58,24 +58,43 @@ def test_copies_without_plasticity_are_single_runs():
     np.testing.assert_array_equal(eng.state.w, starts[0].w)
 
 
-def test_updates_are_summed_over_copies():
-    # two copies on the same sample from the same state stay equal; their summed update is
-    # the single copy's with twice the learning rate, step after step
+def test_update_is_the_mean_of_the_copies_updates():
+    B = 3
+    comp = compile_circuit(small(B))
+    starts = warm_states(comp, B)
+    for s in starts[1:]:
+        s.w[:], s.b[:] = starts[0].w, starts[0].b
+    rng = np.random.default_rng(4)
+    stim = rng.uniform(0, 1, (B, comp.input_n))
+    labels = np.eye(3)[[0, 2, 1]]
+    noise = rng.standard_normal((B, len(comp.noise_idx)))
+    every = np.ones(len(comp.rule_names), dtype=bool)
+    dw, db = [], []
+    for j in range(B):
+        e = ReferenceEngine(comp, state=starts[j].copy())
+        e._step(stim[j], labels[j], True, noise[j], every)
+        dw.append(e.state.w - starts[j].w)
+        db.append(e.state.b - starts[j].b)
+    eng = BatchedReferenceEngine(comp, state=stack_states([s.copy() for s in starts]))
+    eng._step(stim, labels, np.ones(B, bool), noise, every, np.ones(B, bool))
+    assert np.abs(np.mean(dw, axis=0)).max() > 1e-6
+    np.testing.assert_allclose(eng.state.w - starts[0].w, np.mean(dw, axis=0), atol=1e-14)
+    np.testing.assert_allclose(eng.state.b - starts[0].b, np.mean(db, axis=0), atol=1e-14)
+
+
+def test_copies_on_one_sample_learn_as_one():
+    # two copies on the same sample from the same state stay equal; the mean of their
+    # updates is the single copy's update, step after step
     c = small(2, noise=0.0)
-    c.protocol.input_noise = 0.0
     comp = compile_circuit(c)
     x = np.random.default_rng(1).uniform(0, 1, (1, comp.input_n))
     d = make_drive(comp, np.repeat(x, 2, 0), np.array([2, 2]), np.random.default_rng(0), train=True)
+    d.stim[1] = d.stim[0]  # the same corrupted input
     eng = BatchedReferenceEngine(comp)
     eng.run(d)
-    c1 = small(1, noise=0.0)
-    c1.protocol.input_noise = 0.0
-    for r in c1.rules:
-        r.lr *= 2
-    comp1 = compile_circuit(c1)
-    single = ReferenceEngine(comp1)
-    single.run(make_drive(comp1, x, np.array([2]), np.random.default_rng(0), train=True))
-    assert not np.allclose(single.state.w, comp1.initial_state().w)  # it learned
+    single = ReferenceEngine(comp)
+    single.run(Drive(d.stim[:1], d.labels[:1], True, True, d.noise[: comp.steps_per_presentation]))
+    assert not np.allclose(single.state.w, comp.initial_state().w)  # it learned
     np.testing.assert_allclose(eng.state.w, single.state.w, rtol=0, atol=1e-12)
     np.testing.assert_allclose(eng.state.b, single.state.b, rtol=0, atol=1e-12)
 

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=None,
         help="override protocol.batch: B copies of the circuit side by side on B samples, "
-        "sharing weights, their updates summed (reference and numba; docs/engines.md)",
+        "sharing weights, their updates averaged (reference and numba; docs/engines.md)",
     )
     p.add_argument(
         "--threads",

@@ -5,7 +5,8 @@ copy axis (rates ``r`` (B, N), ring buffer ``hist`` (L, B, N), traces (B, M)) an
 weights and biases shared (:mod:`neurotp.engines.batching` says how samples reach copies).
 Plasticity: for each open rule, in declaration order, every copy with a sample computes the
 update the single-copy reference would make from its own rates and traces, one copy at a
-time, and their sum is added to the shared weights (then the bounds). It is the ground truth
+time, and their mean (over the copies with a sample) is added to the shared weights (then
+the bounds). It is the ground truth
 the batched Numba engine is tested against; it is slow on purpose.
 """
 
@@ -91,7 +92,7 @@ class BatchedReferenceEngine(Engine):
             raise self._divergence(s.t, int(np.nonzero(bad.any(axis=0))[0][0]))
 
     def _apply_rule(self, k: int, live: np.ndarray) -> None:
-        """Rule k: the sum over the live copies of each copy's own update, then the bounds."""
+        """Rule k: the mean over the live copies of each copy's own update, then the bounds."""
         c, s, rt = self.comp, self.state, self.comp.rules
         p = int(rt.proj[k])
         w = self._matrix(p)
@@ -121,9 +122,10 @@ class BatchedReferenceEngine(Engine):
             b = signal(rt.b_src[k], rt.b_off[k], len(x))
             dw += eta * (np.outer(plus, a) - np.outer(minus, b))
             db += eta * (plus - minus)
-        w += dw
+        n_live = max(int(np.count_nonzero(live)), 1)
+        w += dw / n_live
         if rt.form[k] != OJA and rt.bias[k]:
-            s.b[post] += db
+            s.b[post] += db / n_live
         if np.isfinite(rt.lo[k]) or np.isfinite(rt.hi[k]):
             np.clip(w, rt.lo[k], rt.hi[k], out=w)
 

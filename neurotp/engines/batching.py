@@ -4,9 +4,12 @@ axis, and a drive laid out in rounds of B presentations.
 ``protocol.batch: B`` runs B copies of the circuit at once on B different samples. They share
 the weights and biases; each copy has its own rates, ring buffer and traces. At every step
 each copy computes its own local update (the rule reads only that copy's rates and traces) and
-the B updates are **summed** into the shared weights: a sample contributes the update a single
-copy would have made for it, so a learning rate tuned at B = 1 is, to first order, the same
-per epoch at any B (``docs/engines.md``). Batching is a simulation device, not biology.
+the **mean** of the updates of the copies that present a sample is added to the shared
+weights: each rule's step stays the size a single copy's would be, so the learning rates of a
+circuit tuned at B = 1 stay stable at any B (a sum makes the weights move B times as far
+within one presentation; at B = 32 fmnist_tp then stayed at chance, ``docs/engines.md``), and an
+epoch makes B times fewer, averaged, updates. Batching is a simulation device, not biology:
+every copy's update is still the local one, only the averaging across copies is not.
 
 Presentation order: the samples of a drive go round-robin to the copies, sample i to copy
 i % B in round i // B. The last round of a drive may be partial: the copies without a sample

@@ -7,7 +7,8 @@ the copies' work on each projection done as one GEMM instead of B matrix-vector 
   (copied out of the ring buffer ``hist`` (L, B, N) into a contiguous block);
 - plasticity: the B rank-one updates of a rule, Σ_b η·(ca_b ⊗ av_b − cb_b ⊗ bv_b), are one
   product ΔW = Pᵀ·A with P = [ca; −cb] (2B × post) and A = [av; bv] (2B × pre) (B rows when
-  the rule's two pre signals are the same), then W += η·ΔW.
+  the rule's two pre signals are the same), then W += (η / B_live)·ΔW, the mean over the
+  copies with a sample.
 
 The GEMMs are ``np.dot`` inside the kernel, which Numba lowers to the BLAS that SciPy ships;
 the thread count is BLAS's, set around each drive with ``threadpoolctl`` (``threads``; the
@@ -98,7 +99,8 @@ def step_flops(comp: Compiled, batch: int) -> tuple[float, float]:
 
 @njit(cache=True)
 def _rule(kr, st, t, projs, traces, rules, scr, live):
-    """Rule kr: the live copies' updates as one product Pᵀ·A, added to W; bounds; bias."""
+    """Rule kr: the mean of the live copies' updates, one product Pᵀ·A, added to W; bounds;
+    bias."""
     p = rules.proj[kr]
     B = st.r.shape[0]
     L = st.hist.shape[0]
@@ -115,6 +117,10 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
     av_tr, bv_tr = rules.av_tr[kr], rules.bv_tr[kr]
     for a in range(post_n):
         dbias[a] = 0.0
+    n_live = 0
+    for j in range(B):
+        if live[j]:
+            n_live += 1
     for j in range(B):
         if not live[j]:
             for a in range(post_n):
@@ -156,7 +162,7 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
                     A[B + j, i] = st.hist[row, j, pre_off + i]
     D = scr.dbuf[: post_n * pre_n].reshape((post_n, pre_n))
     np.dot(P.T, A, D)
-    eta = rules.eta[kr]
+    eta = rules.eta[kr] / max(n_live, 1)
     lo, hi = rules.lo[kr], rules.hi[kr]
     bounded = lo > -np.inf or hi < np.inf
     for a in range(post_n):
