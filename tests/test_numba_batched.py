@@ -8,7 +8,7 @@ from neurotp.circuit.library import tp_circuit
 from neurotp.engines.batched_reference import BatchedReferenceEngine
 from neurotp.engines.batching import copy_state, stack_states
 from neurotp.engines.numba import NumbaEngine
-from neurotp.engines.numba.batched import BatchedNumbaEngine, step_flops
+from neurotp.engines.numba.batched import BatchedNumbaEngine, presentation_flops, step_flops
 
 
 def rich(batch: int):
@@ -125,4 +125,7 @@ def test_step_flops_counts_every_gemm():
     assert cur == 2 * 8 * float(np.sum(comp.proj_pre_n * comp.proj_post_n))
     # XH (7x5) has prediction (2B rows), swap (2B) and two_traces (2B); HY (5x3) prediction
     # (2B); YS (3x5) reconstruction (a = b = x: B rows)
-    assert rule == 2 * (3 * 16 * 35 + 16 * 15 + 8 * 15)
+    assert rule.tolist() == [2 * 16 * 35, 2 * 16 * 15, 2 * 8 * 15, 2 * 16 * 35, 2 * 16 * 35]
+    # windows: the presets [30, 40), swap [20, 40), two_traces the whole 40 ms
+    want = 40 * cur + 10 * rule[:3].sum() + 20 * rule[3] + 40 * rule[4]
+    assert presentation_flops(comp, 8) == want

@@ -85,16 +85,25 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
-def step_flops(comp: Compiled, batch: int) -> tuple[float, float]:
-    """GEMM floating-point operations of one batched step: (currents, every rule open once)."""
+def step_flops(comp: Compiled, batch: int) -> tuple[float, np.ndarray]:
+    """GEMM floating-point operations of a batched step: (the currents of every projection,
+    each rule's update when it is open)."""
     pre, post = comp.proj_pre_n.astype(float), comp.proj_post_n.astype(float)
     cur = float(2 * batch * np.sum(pre * post))
     lowered = lowering(comp)[0]
-    rule = 0.0
+    rule = np.zeros(len(comp.rule_names))
     for k, p in enumerate(comp.rules.proj):
         rows = batch if lowered[k] in (LOWER_SAME_X, LOWER_SAME_TR) else 2 * batch
-        rule += 2.0 * rows * pre[p] * post[p]
+        rule[k] = 2.0 * rows * pre[p] * post[p]
     return cur, rule
+
+
+def presentation_flops(comp: Compiled, batch: int) -> float:
+    """GEMM floating-point operations of one round of B training presentations (each rule
+    counted at the steps its window is open)."""
+    cur, rule = step_flops(comp, batch)
+    open_steps = rules_open(comp)[: comp.present_steps].sum(axis=0)
+    return cur * comp.steps_per_presentation + float(np.dot(rule, open_steps))
 
 
 @njit(cache=True)
