@@ -131,3 +131,27 @@ def test_divergence_names_population():
     d = make_drive(comp, np.ones((2, 6)), None, np.random.default_rng(0), train=False)
     with pytest.raises(DivergenceError, match="'H'"):
         BatchedReferenceEngine(comp).run(d)
+
+
+def test_temporal_copies_without_plasticity_are_single_runs():
+    # compartments, label_delay and stimulus frames (random_circuit(temporal=True)) per copy
+    from neurotp.circuit.library import random_circuit
+
+    B, n = 2, 5
+    c = random_circuit(1, temporal=True)
+    c.protocol.batch = B
+    comp = compile_circuit(c)
+    assert comp.frames > 1 and comp.label_steps > 0 and len(comp.cpl_dst) > 0
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, (n, comp.input_n))
+    d = make_drive(comp, x, rng.integers(0, comp.label_n, n), np.random.default_rng(4), train=True)
+    d.learn = False
+    means = BatchedReferenceEngine(comp).run(d).means
+    spp, F = comp.steps_per_presentation, comp.frames
+    for j in range(B):
+        idx = np.arange(j, n, B)
+        rows = np.concatenate([np.arange(i * spp, (i + 1) * spp) for i in idx])
+        frames = np.concatenate([np.arange(i * F, (i + 1) * F) for i in idx])
+        sub = Drive(d.stim[frames], d.labels[idx], True, False, d.noise[rows], frames=F)
+        ref = ReferenceEngine(comp).run(sub).means
+        np.testing.assert_allclose(means[idx], ref, rtol=0, atol=1e-12)

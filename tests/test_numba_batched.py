@@ -129,3 +129,34 @@ def test_step_flops_counts_every_gemm():
     # windows: the presets [30, 40), swap [20, 40), two_traces the whole 40 ms
     want = 40 * cur + 10 * rule[:3].sum() + 20 * rule[3] + 40 * rule[4]
     assert presentation_flops(comp, 8) == want
+
+
+def temporal(batch: int, seed: int = 0):
+    """random_circuit with compartments, label_delay, two frames and general rules; without
+    its Oja rule (not batched on Numba)."""
+    from neurotp.circuit.library import random_circuit
+
+    c = random_circuit(seed, general=True, temporal=True)
+    c.rules = [r for r in c.rules if r.kind != "oja"]
+    c.protocol.batch = batch
+    return c
+
+
+def test_temporal_features_numba_equals_batched_reference():
+    c = temporal(3)
+    assert c.protocol.frames > 1 and c.protocol.label_delay > 0
+    assert any(p.apical is not None for p in c.populations)
+    comp = compile_circuit(c)
+    ref, nb = BatchedReferenceEngine(comp), BatchedNumbaEngine(comp, threads=1)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (8, comp.input_n))
+    y = rng.integers(0, comp.label_n, 8)
+    train = make_drive(comp, x, y, np.random.default_rng(1), train=True)
+    test = make_drive(comp, x[:4], y[:4], np.random.default_rng(2), train=False)
+    for d in (train, test):
+        np.testing.assert_allclose(nb.run(d).means, ref.run(d).means, rtol=0, atol=1e-9)
+    for key in ("r", "hist", "tr", "w", "b"):
+        np.testing.assert_allclose(
+            getattr(nb.state, key), getattr(ref.state, key), rtol=0, atol=1e-9, err_msg=key
+        )
+    assert not np.allclose(ref.state.w, comp.initial_state().w)

@@ -288,8 +288,8 @@ class Circuit:
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (lists, dicts, numbers, strings) for YAML and JSON."""
         d = asdict(self)
-        # fields added for section 8 in time (and protocol.batch) are left out at their defaults, so that circuits
-        # written before them keep their hash (checkpoints, sweep tables)
+        # fields added for section 8 in time (and protocol.batch) are left out at their
+        # defaults, so that circuits written before them keep their hash (checkpoints, sweeps)
         for p in d["populations"]:
             if p["apical"] is None:
                 del p["apical"]

@@ -19,7 +19,7 @@ from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
 from neurotp.circuit.rules import OJA, SRC_PRE, SRC_RATE
 from neurotp.engines.base import Engine, RunResult
-from neurotp.engines.batching import batch_of, batched_state, check_drive, rounds, unround
+from neurotp.engines.batching import batch_of, batched_state, rounds, unround
 
 _PHI = {code: activation(name) for name, code in ACTIVATION_CODES.items()}
 
@@ -71,6 +71,12 @@ class BatchedReferenceEngine(Engine):
             post = slice(c.proj_post_off[p], c.proj_post_off[p] + c.proj_post_n[p])
             current[:, post] += x @ self._matrix(p).T
         current[:, c.noise_idx] += c.unit_sigma[c.noise_idx] * noise
+        for q in range(len(c.cpl_dst)):
+            n, src, dst = int(c.cpl_n[q]), int(c.cpl_src[q]), int(c.cpl_dst[q])
+            nudge = r[:, src : src + n]
+            if c.cpl_rest[q] >= 0:
+                nudge = nudge - s.tr[:, c.cpl_rest[q] : c.cpl_rest[q] + n]
+            current[:, dst : dst + n] += c.cpl_gain[q] * nudge
 
         for k in np.nonzero(open_rules)[0]:
             self._apply_rule(int(k), live)
@@ -138,7 +144,6 @@ class BatchedReferenceEngine(Engine):
                 "record_every: the batched engines do not record; record with a batch-1 "
                 "engine (Simulation.single_engine)"
             )
-        check_drive(drive, self.name)
         c = self.comp
         rd = rounds(c, drive, self.batch)
         spp = c.steps_per_presentation
@@ -154,10 +159,11 @@ class BatchedReferenceEngine(Engine):
                 labels = None if rd.labels is None else rd.labels[q]
                 for k in range(spp):
                     presenting = k < c.present_steps
+                    frame = k * drive.frames // c.present_steps
                     self._step(
-                        rd.stim[q] if presenting else zero_in,
+                        rd.stim[q, :, frame] if presenting else zero_in,
                         labels,
-                        live & (drive.clamp and presenting),
+                        live & (drive.clamp and presenting and k >= c.label_steps),
                         rd.noise[g],
                         step_open[k] if (drive.learn and presenting) else closed,
                         live,

@@ -16,7 +16,9 @@ i % B in round i // B. The last round of a drive may be partial: the copies with
 present a blank (zero input, no label clamp, zero noise) with their updates left out, and
 their readout is discarded; no sample is dropped. :class:`neurotp.simulation.Simulation` makes
 every drive of a training epoch a multiple of B samples, so only the last drive of an epoch
-can pad. Noise and input corruption come from the same draws as with B = 1 (sample i's rows).
+can pad. Noise, input corruption and frame jitter come from the same draws as with B = 1
+(sample i's rows). Everything of the step is the single copy's: stimulus frames, the label
+clamp from ``protocol.label_delay``, compartment couplings, stream mode.
 
 B = 1 is not batched: :func:`neurotp.simulation.Simulation.make_engine` then builds the plain
 engine, which gives today's numbers bit for bit.
@@ -35,8 +37,8 @@ from neurotp.circuit.protocol import Drive
 class Rounds(NamedTuple):
     """A drive in rounds of B presentations (Q = ceil(n / B) rounds).
 
-    ``stim`` (Q, B, n_input), ``labels`` (Q, B, n_label) or None, ``active`` (Q, B): the copy
-    has a sample in that round, ``index`` (Q, B): the sample (−1 for a pad), ``noise``
+    ``stim`` (Q, B, frames, n_input), ``labels`` (Q, B, n_label) or None, ``active`` (Q, B):
+    the copy has a sample in that round, ``index`` (Q, B): the sample (−1 for a pad), ``noise``
     (Q · steps per presentation, B, n_noisy)."""
 
     stim: np.ndarray
@@ -88,15 +90,6 @@ def stack_states(states: list[State]) -> State:
     )
 
 
-def check_drive(drive: Drive, engine: str) -> None:
-    """Refuse what the batched engines do not lay out (a frame axis on the stimulus)."""
-    if np.ndim(drive.stim) != 2:
-        raise ValueError(
-            f"drive.stim: shape {np.shape(drive.stim)}; the batched {engine} engine takes "
-            "(n_presentations, n_input) (protocol.frames 1); allowed: protocol.batch 1"
-        )
-
-
 def rounds(comp: Compiled, drive: Drive, batch: int) -> Rounds:
     """Lay ``drive`` out in rounds of ``batch`` copies (module docstring)."""
     n = drive.n_presentations
@@ -106,8 +99,9 @@ def rounds(comp: Compiled, drive: Drive, batch: int) -> Rounds:
     index[:n] = np.arange(n)
     index = index.reshape(q, batch)
     active = index >= 0
-    stim = np.zeros((q * batch, comp.input_n))
-    stim[:n] = drive.stim
+    frames = drive.frames
+    stim = np.zeros((q * batch, frames, comp.input_n))
+    stim[:n] = drive.stim.reshape(n, frames, comp.input_n)
     labels = None
     if drive.labels is not None:
         labels = np.zeros((q * batch, drive.labels.shape[1]))
@@ -119,7 +113,8 @@ def rounds(comp: Compiled, drive: Drive, batch: int) -> Rounds:
     # (Q, B, spp, n) -> (Q, spp, B, n): the rows a step reads lie together
     noise = noise.reshape(q, batch, spp, n_noisy).transpose(0, 2, 1, 3)
     noise = noise.reshape(q * spp, batch, n_noisy)
-    return Rounds(stim.reshape(q, batch, -1), labels, active, index, np.ascontiguousarray(noise))
+    stim = stim.reshape(q, batch, frames, comp.input_n)
+    return Rounds(stim, labels, active, index, np.ascontiguousarray(noise))
 
 
 def unround(comp: Compiled, per_copy: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:

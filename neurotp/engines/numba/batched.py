@@ -15,7 +15,9 @@ the thread count is BLAS's, set around each drive with ``threadpoolctl`` (``thre
 default is every core this process may use). No ``parallel=True`` kernel is involved, so the
 kernels cache like the single-copy ones (a ``parallel`` kernel called from a cached one
 segfaulted when loaded from the cache, numba issue #8578). The element-wise part of the step
-(clamps, ring buffer, traces, rates) runs on one thread. Oja's rule (it reads Wᵀp, a product
+(clamps, ring buffer, compartment couplings, traces, rates) runs on one thread. Stimulus
+frames, ``protocol.label_delay``, compartments and stream mode run as in the single-copy
+engines. Oja's rule (it reads Wᵀp, a product
 over all rows) and delay blocks are batch-1 devices and are refused.
 """
 
@@ -31,7 +33,7 @@ from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
 from neurotp.circuit.rules import OJA
 from neurotp.engines.base import Engine, RunResult
-from neurotp.engines.batching import batch_of, batched_state, check_drive, rounds, unround
+from neurotp.engines.batching import batch_of, batched_state, rounds, unround
 from neurotp.engines.numba.plasticity import fill_rows
 from neurotp.engines.numba.rows import matrix, phi
 from neurotp.engines.numba.tables import (
@@ -50,7 +52,7 @@ from neurotp.engines.numba.tables import (
 class BatchDrive(NamedTuple):
     """A drive in rounds (:class:`neurotp.engines.batching.Rounds`) as the kernel reads it."""
 
-    stim: np.ndarray  # (Q, B, n_input)
+    stim: np.ndarray  # (Q, B, frames, n_input)
     labels: np.ndarray  # (Q, B, n_label)
     active: np.ndarray  # (Q, B)
     noise: np.ndarray  # (Q * spp, B, n_noisy)
@@ -61,6 +63,8 @@ class BatchDrive(NamedTuple):
     spp: int
     rw0: int
     rw1: int
+    frames: int
+    label_steps: int
 
 
 class BatchScratch(NamedTuple):
@@ -206,10 +210,17 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
         live = drive.active[q]
         for k in range(drive.spp):
             presenting = k < drive.present_steps
+            f = k * drive.frames // drive.present_steps if presenting else 0
             for j in range(B):
                 for u in range(input_n):
-                    r[j, input_off + u] = drive.stim[q, j, u] if presenting else 0.0
-                lab_on = drive.clamp and presenting and label_n > 0 and live[j]
+                    r[j, input_off + u] = drive.stim[q, j, f, u] if presenting else 0.0
+                lab_on = (
+                    drive.clamp
+                    and presenting
+                    and label_n > 0
+                    and live[j]
+                    and k >= drive.label_steps
+                )
                 for u in range(label_n):
                     clamped[j, label_off + u] = lab_on
                     if lab_on:
@@ -238,6 +249,16 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                 for m in range(noise_idx.shape[0]):
                     u = noise_idx[m]
                     cur[j, u] += sigma[u] * drive.noise[g, j, m]
+            # ---- compartments nudge their somata: gain·(a − ā) ----
+            for m in range(units.cpl_dst.shape[0]):
+                src, dst, rest = units.cpl_src[m], units.cpl_dst[m], units.cpl_rest[m]
+                gain = units.cpl_gain[m]
+                for j in range(B):
+                    for u in range(units.cpl_n[m]):
+                        nudge = r[j, src + u]
+                        if rest >= 0:
+                            nudge = nudge - tr[j, rest + u]
+                        cur[j, dst + u] += gain * nudge
             # ---- plasticity: one GEMM-shaped update per open rule, in declaration order ----
             if drive.learn and presenting:
                 for kr in range(n_rules):
@@ -344,7 +365,6 @@ class BatchedNumbaEngine(Engine):
                 "record_every: the batched engines do not record; record with a batch-1 "
                 "engine (Simulation.single_engine)"
             )
-        check_drive(drive, self.name)
         from threadpoolctl import threadpool_limits
 
         c, s = self.comp, self.state
@@ -362,6 +382,8 @@ class BatchedNumbaEngine(Engine):
             int(c.steps_per_presentation),
             int(c.readout_win[0]),
             int(c.readout_win[1]),
+            int(drive.frames),
+            int(c.label_steps),
         )
         means = np.zeros((*rd.active.shape, c.n_units))
         rules = rule_rows(c, self._lowered)  # the step factors as they are now
