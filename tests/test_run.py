@@ -171,3 +171,28 @@ def test_batch_must_be_positive(tmp_path, capsys):
         run(tmp_path / "e", "--batch", "0")
     assert exc.value.code == 2
     assert "--batch: '0' is not a whole number >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["fmnist_tp", "fmnist_tp_frozen", "fmnist_tp_deep"])
+def test_fmnist_circuits_read_mnist_from_idx_files(tmp_path, monkeypatch, capsys, name):
+    from neurotp.data.datasets import IDX_FILES
+    from neurotp.data.idx import write_idx
+
+    folder = tmp_path / "data" / "mnist"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 100), ("test", 20)):
+        write_idx(
+            folder / IDX_FILES[f"{split}_images"],
+            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+        )
+        write_idx(folder / IDX_FILES[f"{split}_labels"], (np.arange(n) % 10).astype(np.uint8))
+    monkeypatch.setenv("NEUROTP_DATA", str(tmp_path / "data"))
+    argv = ["run", str(ROOT / "circuits" / f"{name}.yaml"), "--set", "protocol.dataset=mnist"]
+    argv += ["--epochs", "1", "--batch", "8", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main(argv) == 0
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    final = m["final"]
+    assert final["val_accuracy"] is not None and final["test_accuracy"] is not None
+    assert "dataset: mnist" in (tmp_path / "o" / "circuit.yaml").read_text()
+    assert f"{name} [numba, seed 0] after 1 epochs" in capsys.readouterr().out
