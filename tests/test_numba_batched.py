@@ -160,3 +160,34 @@ def test_temporal_features_numba_equals_batched_reference():
             getattr(nb.state, key), getattr(ref.state, key), rtol=0, atol=1e-9, err_msg=key
         )
     assert not np.allclose(ref.state.w, comp.initial_state().w)
+
+
+def test_threaded_kernels_load_from_the_cache_in_a_new_process(tmp_path):
+    # numba #8578: a parallel kernel called from a cached one segfaulted once loaded from the
+    # cache; the batched kernels thread in BLAS only. Two fresh processes, 2 threads each: the
+    # second loads every kernel from the cache the first (or this session) wrote.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import numpy as np\n"
+        "from neurotp.circuit import compile_circuit, make_drive\n"
+        "from neurotp.circuit.library import tp_circuit\n"
+        "from neurotp.engines.numba.batched import BatchedNumbaEngine\n"
+        "c = tp_circuit((7, 5, 3)); c.protocol.batch = 4\n"
+        "comp = compile_circuit(c)\n"
+        "x = np.random.default_rng(0).uniform(0, 1, (8, 7))\n"
+        "d = make_drive(comp, x, np.arange(8) % 3, np.random.default_rng(1), train=True)\n"
+        "print(repr(BatchedNumbaEngine(comp, threads=2).run(d).means.sum()))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    outs = [
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=600
+        )
+        for _ in range(2)
+    ]
+    for out in outs:
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert outs[0].stdout == outs[1].stdout and outs[0].stdout.strip()
