@@ -132,7 +132,6 @@ class Simulation:
             cls = get_engine(self.backend)
         return cls(self.comp, dtype=np.dtype(self.dtype).type, state=state, **self.engine_options)
 
-    # ---- batched runs (protocol.batch > 1) ----------------------------------------------
     @property
     def batch(self) -> int:
         """``protocol.batch``: copies of the circuit run side by side (1: not batched)."""
@@ -140,25 +139,18 @@ class Simulation:
 
     @property
     def drive_size(self) -> int:
-        """Presentations per drive: ``chunk``, rounded up to a multiple of the batch so that
-        only the last drive of an epoch has a partial round."""
+        """Presentations per drive: ``chunk`` rounded up to whole rounds of the batch."""
         return -(-self.chunk // self.batch) * self.batch
 
     def single_engine(self, copy: int = 0):
-        """A batch-1 engine of this backend on (a copy of) copy ``copy``'s state: what records
-        rates step by step (the batched engines do not record)."""
+        """A batch-1 engine on a copy of copy ``copy``'s state (to record rates)."""
         if self.batch == 1:
             return self.make_engine(state=self.state.copy())
         from neurotp.engines.batching import copy_state
 
-        cls = get_engine(self.backend)
         opts = {k: v for k, v in self.engine_options.items() if k != "threads"}
-        return cls(
-            self.comp,
-            dtype=np.dtype(self.dtype).type,
-            state=copy_state(self.state, copy),
-            **opts,
-        )
+        state, dtype = copy_state(self.state, copy), np.dtype(self.dtype).type
+        return get_engine(self.backend)(self.comp, dtype=dtype, state=state, **opts)
 
     @property
     def state(self) -> State:

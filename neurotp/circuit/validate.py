@@ -209,16 +209,11 @@ def validate(c: Circuit) -> Circuit:
         raise CircuitError(
             f"protocol.input_noise: {proto.input_noise} is negative; allowed: a number >= 0"
         )
-    for key in ("epochs", "n_train", "n_test"):
+    for key in ("epochs", "n_train", "n_test", "batch"):
         v = getattr(proto, key)
         if v is not None and v < 1:
             extra = "" if key == "epochs" else " or null (all examples)"
             raise CircuitError(f"protocol.{key}: {v} must be >= 1; allowed: an integer >= 1{extra}")
-    if proto.batch < 1:
-        raise CircuitError(
-            f"protocol.batch: {proto.batch} must be >= 1; allowed: an integer >= 1 "
-            "(1: one copy of the circuit, the plain engine)"
-        )
     _check_windows(c)
     _check_timing(c)
     need_pop(proto.input, "protocol.input")
