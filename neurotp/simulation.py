@@ -122,9 +122,35 @@ class Simulation:
     # ------------------------------------------------------------------------------------
     def make_engine(self, state: State | None = None):
         """A new engine of this simulation's backend, dtype and options (e.g. Brian2's
-        ``target``), optionally starting from ``state``."""
-        cls = get_engine(self.backend)
+        ``target``), optionally starting from ``state``; with ``protocol.batch`` > 1 the
+        backend's batched engine (:mod:`neurotp.engines.batching`), else the plain one."""
+        if self.batch > 1:
+            from neurotp.engines.registry import get_batched_engine
+
+            cls = get_batched_engine(self.backend)
+        else:
+            cls = get_engine(self.backend)
         return cls(self.comp, dtype=np.dtype(self.dtype).type, state=state, **self.engine_options)
+
+    @property
+    def batch(self) -> int:
+        """``protocol.batch``: copies of the circuit run side by side (1: not batched)."""
+        return int(self.circuit.protocol.batch)
+
+    @property
+    def drive_size(self) -> int:
+        """Presentations per drive: ``chunk`` rounded up to whole rounds of the batch."""
+        return -(-self.chunk // self.batch) * self.batch
+
+    def single_engine(self, copy: int = 0):
+        """A batch-1 engine on a copy of copy ``copy``'s state (to record rates)."""
+        if self.batch == 1:
+            return self.make_engine(state=self.state.copy())
+        from neurotp.engines.batching import copy_state
+
+        opts = {k: v for k, v in self.engine_options.items() if k != "threads"}
+        state, dtype = copy_state(self.state, copy), np.dtype(self.dtype).type
+        return get_engine(self.backend)(self.comp, dtype=dtype, state=state, **opts)
 
     @property
     def state(self) -> State:
@@ -144,9 +170,10 @@ class Simulation:
         engine = engine or self.engine
         rng = rng or self.noise_rng
         out = []
-        for start in range(0, len(x), self.chunk):
-            xs = x[start : start + self.chunk]
-            ys = None if y is None else y[start : start + self.chunk]
+        size = self.drive_size
+        for start in range(0, len(x), size):
+            xs = x[start : start + size]
+            ys = None if y is None else y[start : start + size]
             drive = make_drive(self.comp, xs, ys, rng, train=train)
             out.append(engine.run(drive).means)
             if progress is not None:

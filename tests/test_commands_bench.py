@@ -13,7 +13,8 @@ def test_every_suite_has_its_parser(capsys):
     args = p.parse_args(["bench", "engines", "--units", "50"])
     assert (args.suite, args.units, args.out) == ("engines", 50, "runs/bench_engines.json")
     assert p.parse_args(["bench", "algorithms"]).suite == "algorithms"
-    assert set(SUITES) == {"engines", "algorithms"}
+    assert set(SUITES) == {"engines", "algorithms", "circuits"}
+    assert p.parse_args(["bench", "circuits", "--quick"]).quick
     for argv in (["bench"], ["bench", "nope"]):  # a suite is required, and must be known
         with pytest.raises(SystemExit) as exc:
             p.parse_args(argv)

@@ -54,3 +54,14 @@ def test_docs_table_lists_every_engine_with_its_summary():
         row = next((line for line in text.splitlines() if line.startswith(f"| `{e.name}` |")), "")
         assert e.summary in row, e.name
         assert ("yes" if e.spiking else "no") in row.split("|")[-2]
+
+
+def test_batched_engines_are_registered_for_reference_and_numba():
+    from neurotp.engines.registry import BATCHED, get_batched_engine
+
+    assert set(BATCHED) == {"reference", "numba"}
+    for name in BATCHED:
+        cls = get_batched_engine(name)
+        assert issubclass(cls, Engine) and cls.name == name
+    with pytest.raises(ValueError, match=r"protocol.batch: backend 'brian2' runs one copy only"):
+        get_batched_engine("brian2")

@@ -139,3 +139,60 @@ def test_numba_block_steps_match_the_step_loop(tmp_path):
     np.testing.assert_allclose(wa, wb, rtol=0, atol=1e-9)  # another summation order only
     for x, y in zip(ha, hb, strict=True):
         assert x["test_accuracy"] == pytest.approx(y["test_accuracy"], abs=1 / 30)
+
+
+def test_batch_and_threads(tmp_path, capsys):
+    assert run(tmp_path / "b", "--batch", "4", "--threads", "1") == 0
+    c = (tmp_path / "b" / "circuit.yaml").read_text()
+    assert "batch: 4" in c
+    with np.load(tmp_path / "b" / "recording.npz", allow_pickle=False) as z:
+        assert z["rates"].shape[1] == int(z["population_sizes"].sum())  # copy 0, recorded
+    assert run(tmp_path / "c", "--batch", "4", "--threads", "2") == 0
+    a = json.loads((tmp_path / "b" / "metrics.json").read_text())["final"]
+    b = json.loads((tmp_path / "c" / "metrics.json").read_text())["final"]
+    assert a["test_accuracy"] == b["test_accuracy"]
+
+
+@pytest.mark.parametrize(
+    "extra, said",
+    [
+        (["--threads", "2"], "--threads: allowed only with --backend numba and protocol.batch"),
+        (["--batch", "2", "--block-steps", "delay"], "block_steps"),
+    ],
+)
+def test_batch_errors(tmp_path, capsys, extra, said):
+    code = run(tmp_path / "e", *extra)
+    assert code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_batch_must_be_positive(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        run(tmp_path / "e", "--batch", "0")
+    assert exc.value.code == 2
+    assert "--batch: '0' is not a whole number >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["fmnist_tp", "fmnist_tp_frozen", "fmnist_tp_deep"])
+def test_fmnist_circuits_read_mnist_from_idx_files(tmp_path, monkeypatch, capsys, name):
+    from neurotp.data.datasets import IDX_FILES
+    from neurotp.data.idx import write_idx
+
+    folder = tmp_path / "data" / "mnist"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 100), ("test", 20)):
+        write_idx(
+            folder / IDX_FILES[f"{split}_images"],
+            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+        )
+        write_idx(folder / IDX_FILES[f"{split}_labels"], (np.arange(n) % 10).astype(np.uint8))
+    monkeypatch.setenv("NEUROTP_DATA", str(tmp_path / "data"))
+    argv = ["run", str(ROOT / "circuits" / f"{name}.yaml"), "--set", "protocol.dataset=mnist"]
+    argv += ["--epochs", "1", "--batch", "8", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main(argv) == 0
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    final = m["final"]
+    assert final["val_accuracy"] is not None and final["test_accuracy"] is not None
+    assert "dataset: mnist" in (tmp_path / "o" / "circuit.yaml").read_text()
+    assert f"{name} [numba, seed 0] after 1 epochs" in capsys.readouterr().out

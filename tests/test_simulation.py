@@ -258,3 +258,70 @@ def test_validation_split_scores_every_epoch_and_the_test_split_once(tmp_path):
     assert all(h.test_accuracy is not None and h.val_accuracy is None for h in plain.history)
     with pytest.raises(ValueError, match="split: 'train'; allowed: test, val"):
         s.evaluate(split="train")
+
+
+# ---- batched runs (protocol.batch > 1) --------------------------------------------------
+def test_batch_one_is_the_plain_engine():
+    from neurotp.engines.numba import NumbaEngine
+
+    a = sim(["protocol.batch=1"])
+    assert type(a.engine) is NumbaEngine and a.drive_size == a.chunk
+    b = sim()
+    a.train(1)
+    b.train(1)
+    assert np.array_equal(a.state.w, b.state.w)
+
+
+@pytest.mark.parametrize("backend", ["numba", "reference"])
+def test_batched_same_seed_same_numbers(backend):
+    from neurotp.engines.batching import batch_of
+
+    a, b = sim(["protocol.batch=4"], backend=backend), sim(["protocol.batch=4"], backend=backend)
+    assert batch_of(a.comp) == 4 and a.engine.batch == 4 and a.state.r.shape[0] == 4
+    a.train(1)
+    b.train(1)
+    assert np.array_equal(a.state.w, b.state.w)
+    assert a.history[-1].test_accuracy == b.history[-1].test_accuracy
+    assert not np.array_equal(a.state.w, sim().state.w)  # it learned
+
+
+def test_batched_drives_are_whole_rounds():
+    s = sim(["protocol.batch=3"])
+    assert s.drive_size == 129  # chunk 128 rounded up to whole rounds of 3
+
+
+def test_batched_run_resumes_to_same_final_weights(tmp_path):
+    over = ["protocol.batch=5"]
+    full = sim(over)
+    full.train(2)
+    part = sim(over)
+    part.train(1, out=tmp_path)
+    resumed = Simulation.resume(part.circuit, tmp_path, data=small_digits())
+    assert resumed.epoch == 1 and resumed.state.r.shape == (5, full.comp.n_units)
+    resumed.train(2)
+    assert np.array_equal(resumed.state.w, full.state.w)
+    assert np.array_equal(resumed.state.r, full.state.r)
+
+
+def test_resume_with_another_batch_is_refused(tmp_path):
+    part = sim(["protocol.batch=5"])
+    part.train(1, out=tmp_path)
+    c = load_circuit(ROOT / "circuits" / "digits_tp.yaml", [*SMALL, "protocol.batch=2"])
+    with pytest.raises(CheckpointError, match="protocol.batch=5"):
+        Simulation.resume(c, tmp_path, data=small_digits())
+
+
+def test_batched_single_engine_is_copy_zero():
+    from neurotp.engines.numba import NumbaEngine
+
+    s = sim(["protocol.batch=2"])
+    s.train(1)
+    one = s.single_engine()
+    assert type(one) is NumbaEngine
+    assert np.array_equal(one.state.r, s.state.r[0]) and np.array_equal(one.state.w, s.state.w)
+
+
+def test_batch_on_brian2_is_refused():
+    pytest.importorskip("brian2")
+    with pytest.raises(ValueError, match="protocol.batch: backend 'brian2'"):
+        sim(["protocol.batch=2"], backend="brian2")

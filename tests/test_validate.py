@@ -285,7 +285,7 @@ def test_negative_input_noise():
     )
 
 
-@pytest.mark.parametrize("key", ["epochs", "n_train", "n_test"])
+@pytest.mark.parametrize("key", ["epochs", "n_train", "n_test", "batch"])
 @pytest.mark.parametrize("value", [0, -3])
 def test_counts_must_be_positive(key, value):
     check(_set(base(), f"protocol.{key}", value), f"protocol.{key}: {value} must be >= 1")

@@ -177,7 +177,10 @@ class Protocol:
     compared with the input (reconstruction error). Every rule's lr is multiplied by
     ``lr_decay`` after each training epoch. ``validation`` is the fraction of the training set
     held out (stratified) for tuning: with it, every epoch is scored on the validation split
-    and the test split is scored once, after the last epoch.
+    and the test split is scored once, after the last epoch. ``batch`` runs that many copies
+    of the circuit side by side on different samples, sharing the weights (every copy's
+    local update is averaged into them at each step; ``docs/engines.md``); 1 is the plain
+    engine.
 
     Time within a presentation: the label clamp starts ``label_delay`` ms after onset (before
     it the label units run free); the stimulus is ``frames`` equal frames, each the image
@@ -207,6 +210,7 @@ class Protocol:
     frames: int = 1
     jitter: float = 0.0
     stream: bool = False
+    batch: int = 1
 
 
 NEW_PROTOCOL_DEFAULTS: dict[str, Any] = {
@@ -214,6 +218,7 @@ NEW_PROTOCOL_DEFAULTS: dict[str, Any] = {
     "frames": 1,
     "jitter": 0.0,
     "stream": False,
+    "batch": 1,
 }
 
 
@@ -283,8 +288,8 @@ class Circuit:
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (lists, dicts, numbers, strings) for YAML and JSON."""
         d = asdict(self)
-        # fields added for section 8 in time are left out at their defaults, so that circuits
-        # written before them keep their hash (checkpoints, sweep tables)
+        # fields added for section 8 in time (and protocol.batch) are left out at their
+        # defaults, so that circuits written before them keep their hash (checkpoints, sweeps)
         for p in d["populations"]:
             if p["apical"] is None:
                 del p["apical"]

@@ -209,7 +209,7 @@ def validate(c: Circuit) -> Circuit:
         raise CircuitError(
             f"protocol.input_noise: {proto.input_noise} is negative; allowed: a number >= 0"
         )
-    for key in ("epochs", "n_train", "n_test"):
+    for key in ("epochs", "n_train", "n_test", "batch"):
         v = getattr(proto, key)
         if v is not None and v < 1:
             extra = "" if key == "epochs" else " or null (all examples)"

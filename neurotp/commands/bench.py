@@ -13,11 +13,15 @@ SUITES = {
         "reference, numba (and brian2) steps/s on a 2x1000 circuit",
     ),
     "algorithms": ("neurotp.bench.algorithms", "one epoch of each algorithm, relative to BP"),
+    "circuits": (
+        "neurotp.bench.circuits",
+        "fmnist_tp training samples/s at batch 1-128 and 1-2 threads, beside BP and a GEMM peak",
+    ),
 }
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="speed benchmarks (engines, algorithms)")
+    p = sub.add_parser("bench", help="speed benchmarks (engines, algorithms, circuits)")
     suites = p.add_subparsers(dest="suite", metavar="SUITE", required=True)
     for name, (module, help_text) in SUITES.items():
         sp = suites.add_parser(name, help=help_text)

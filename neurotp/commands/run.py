@@ -51,6 +51,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "or 1 (off); docs/engines.md",
     )
     p.add_argument(
+        "--batch",
+        type=positive_int,
+        default=None,
+        help="override protocol.batch: B copies of the circuit side by side on B samples, "
+        "sharing weights, their updates averaged (reference and numba; docs/engines.md)",
+    )
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="numba backend with protocol.batch > 1: BLAS threads for the batched GEMMs "
+        "(default: every core this process may use)",
+    )
+    p.add_argument(
         "--resume",
         action="store_true",
         help="continue the run in OUT from OUT/checkpoint.npz (same circuit, seed, backend, "
@@ -139,7 +153,14 @@ def main(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
+    if args.batch is not None:
+        overrides.append(f"protocol.batch={args.batch}")
     circuit = load_circuit(args.circuit, overrides)
+    if args.threads is not None and (args.backend != "numba" or circuit.protocol.batch == 1):
+        raise ValueError(
+            "--threads: allowed only with --backend numba and protocol.batch > 1 (--batch B); "
+            "the batch-1 engines run on one thread"
+        )
     if args.spiking:  # every population spiking: set, then check the circuit again
         for pop in circuit.populations:
             pop.model = args.spiking
@@ -150,6 +171,8 @@ def main(args: argparse.Namespace) -> int:
     options: dict = {"target": args.brian2_target} if args.brian2_target else {}
     if args.block_steps is not None:
         options["block_steps"] = args.block_steps
+    if args.threads is not None:
+        options["threads"] = args.threads
     kwargs = {"backend": args.backend, "dtype": args.dtype, "engine_options": options}
     sim = (
         Simulation.resume(circuit, out, **kwargs) if args.resume else Simulation(circuit, **kwargs)
@@ -166,7 +189,7 @@ def main(args: argparse.Namespace) -> int:
     # labels clamped if the circuit has a label population; learning off)
     n_show = min(3, len(sim.data.x_test))
     x_show, y_show = sim.data.x_test[:n_show], sim.data.y_test[:n_show]
-    engine = sim.make_engine(state=sim.state.copy())
+    engine = sim.single_engine()  # copy 0 of a batched run
     drive = make_drive(
         sim.comp, x_show, y_show, np.random.default_rng([circuit.seed, 31]), train=True
     )
@@ -178,7 +201,7 @@ def main(args: argparse.Namespace) -> int:
         free = make_drive(
             sim.comp, x_show, None, np.random.default_rng([circuit.seed, 37]), train=False
         )
-        means = sim.make_engine(state=sim.state.copy()).run(free).means
+        means = sim.single_engine().run(free).means
         predicted = means[:, sim.comp.pop_slice(p.readout)].argmax(axis=1)
 
     payload = {

@@ -28,8 +28,18 @@ class StateMismatchError(ValueError):
     """A state (e.g. from a checkpoint) whose arrays do not fit the compiled circuit."""
 
 
-def expected_shapes(comp: Compiled) -> dict[str, tuple[int, ...]]:
-    """Shape of every float array of a :class:`State` of ``comp``."""
+def expected_shapes(comp: Compiled, batch: int = 0) -> dict[str, tuple[int, ...]]:
+    """Shape of every float array of a :class:`State` of ``comp``; with ``batch`` B >= 1 the
+    batched engines' state (:mod:`neurotp.engines.batching`): a leading copy axis on the
+    rates and traces, ``hist`` (L, B, N), the weights and biases shared."""
+    if batch:
+        return {
+            "r": (batch, comp.n_units),
+            "hist": (comp.hist_len, batch, comp.n_units),
+            "tr": (batch, comp.n_trace_units),
+            "w": (comp.n_weights,),
+            "b": (comp.n_units,),
+        }
     return {
         "r": (comp.n_units,),
         "hist": (comp.hist_len, comp.n_units),
@@ -39,11 +49,12 @@ def expected_shapes(comp: Compiled) -> dict[str, tuple[int, ...]]:
     }
 
 
-def check_state(comp: Compiled, state: State, dtype: type = np.float64) -> None:
+def check_state(comp: Compiled, state: State, dtype: type = np.float64, batch: int = 0) -> None:
     """Raise :class:`StateMismatchError` naming the first array of ``state`` whose type, shape or
-    dtype does not fit ``comp`` run in ``dtype`` (kernels index these arrays unchecked)."""
+    dtype does not fit ``comp`` run in ``dtype`` (kernels index these arrays unchecked);
+    ``batch``: as in :func:`expected_shapes`."""
     want = np.dtype(dtype)
-    for key, shape in expected_shapes(comp).items():
+    for key, shape in expected_shapes(comp, batch).items():
         a = getattr(state, key)
         if not isinstance(a, np.ndarray):
             raise StateMismatchError(
@@ -77,6 +88,7 @@ class Engine:
 
     name = "base"
     supports_spiking = False
+    batch = 0  # batched engines: the number of copies B (their state has a copy axis)
 
     def __init__(self, comp: Compiled, dtype: type = np.float64, state: State | None = None):
         spiking = [p.name for p in comp.circuit.populations if p.model != "rate"]
@@ -96,7 +108,7 @@ class Engine:
     @state.setter
     def state(self, state: State) -> None:
         """Every state an engine is given is checked against its circuit and dtype first."""
-        check_state(self.comp, state, self.dtype)
+        check_state(self.comp, state, self.dtype, self.batch)
         self._state = state
 
     def run(

@@ -73,6 +73,24 @@ def get_engine(name: str) -> type[Any]:
     return getattr(module, info.cls)
 
 
+# The engines that run protocol.batch > 1 (B copies sharing weights, neurotp.engines.batching)
+BATCHED: dict[str, tuple[str, str]] = {
+    "reference": ("neurotp.engines.batched_reference", "BatchedReferenceEngine"),
+    "numba": ("neurotp.engines.numba.batched", "BatchedNumbaEngine"),
+}
+
+
+def get_batched_engine(name: str) -> type[Any]:
+    """Batched engine class for backend ``name``; ``ValueError`` naming those that batch."""
+    if name not in BATCHED:
+        raise ValueError(
+            f"protocol.batch: backend {name!r} runs one copy only; allowed: protocol.batch 1, "
+            f"or --backend {' or '.join(BATCHED)}"
+        )
+    module, cls = BATCHED[name]
+    return getattr(importlib.import_module(module), cls)
+
+
 def backend_help() -> str:
     """One line per engine, for ``--backend`` help texts."""
     return "; ".join(f"{e.name}: {e.summary}" for e in ENGINES.values())

@@ -1,0 +1,408 @@
+"""The batched Numba engine: B copies of the circuit, the step as matrix-matrix products.
+
+The step of :mod:`neurotp.engines.batched_reference` (the same order, the same sums), with
+the copies' work on each projection done as one GEMM instead of B matrix-vector products:
+
+- current: C (B × post) = X (B × pre) · Wᵀ, X the B copies' delayed presynaptic rates
+  (copied out of the ring buffer ``hist`` (L, B, N) into a contiguous block);
+- plasticity: the B rank-one updates of a rule, Σ_b η·(ca_b ⊗ av_b − cb_b ⊗ bv_b), are one
+  product ΔW = Pᵀ·A with P = [ca; −cb] (2B × post) and A = [av; bv] (2B × pre) (B rows when
+  the rule's two pre signals are the same), then W += (η / B_live)·ΔW, the mean over the
+  copies with a sample.
+
+The GEMMs are ``np.dot`` inside the kernel, which Numba lowers to the BLAS that SciPy ships;
+the thread count is BLAS's, set around each drive with ``threadpoolctl`` (``threads``; the
+default is every core this process may use). No ``parallel=True`` kernel is involved, so the
+kernels cache like the single-copy ones (a ``parallel`` kernel called from a cached one
+segfaulted when loaded from the cache, numba issue #8578). The element-wise part of the step
+(clamps, ring buffer, compartment couplings, traces, rates) runs on one thread. Stimulus
+frames, ``protocol.label_delay``, compartments and stream mode run as in the single-copy
+engines. Oja's rule (it reads Wᵀp, a product
+over all rows) and delay blocks are batch-1 devices and are refused.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from neurotp.circuit.compiled import Compiled, State
+from neurotp.circuit.protocol import Drive
+from neurotp.circuit.rules import OJA
+from neurotp.engines.base import Engine, RunResult
+from neurotp.engines.batching import batch_of, batched_state, rounds, unround
+from neurotp.engines.numba.plasticity import fill_rows
+from neurotp.engines.numba.rows import matrix, phi
+from neurotp.engines.numba.tables import (
+    LOWER_SAME_TR,
+    LOWER_SAME_X,
+    lowering,
+    projection_table,
+    rule_rows,
+    rules_open,
+    state_arrays,
+    trace_table,
+    unit_table,
+)
+
+
+class BatchDrive(NamedTuple):
+    """A drive in rounds (:class:`neurotp.engines.batching.Rounds`) as the kernel reads it."""
+
+    stim: np.ndarray  # (Q, B, frames, n_input)
+    labels: np.ndarray  # (Q, B, n_label)
+    active: np.ndarray  # (Q, B)
+    noise: np.ndarray  # (Q * spp, B, n_noisy)
+    step_open: np.ndarray
+    clamp: bool
+    learn: bool
+    present_steps: int
+    spp: int
+    rw0: int
+    rw1: int
+    frames: int
+    label_steps: int
+
+
+class BatchScratch(NamedTuple):
+    """Work arrays: currents and clamps per copy, flat blocks reshaped per projection."""
+
+    cur: np.ndarray  # (B, N)
+    clamped: np.ndarray  # (B, N)
+    xbuf: np.ndarray  # (2 B · max pre,)
+    cbuf: np.ndarray  # (2 B · max post,)
+    dbuf: np.ndarray  # (max post · pre,)
+    ca: np.ndarray  # (max post,)
+    cb: np.ndarray
+    db: np.ndarray
+    dbias: np.ndarray
+
+
+def default_threads() -> int:
+    """Every core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def step_flops(comp: Compiled, batch: int) -> tuple[float, np.ndarray]:
+    """GEMM floating-point operations of a batched step: (the currents of every projection,
+    each rule's update when it is open)."""
+    pre, post = comp.proj_pre_n.astype(float), comp.proj_post_n.astype(float)
+    cur = float(2 * batch * np.sum(pre * post))
+    lowered = lowering(comp)[0]
+    rule = np.zeros(len(comp.rule_names))
+    for k, p in enumerate(comp.rules.proj):
+        rows = batch if lowered[k] in (LOWER_SAME_X, LOWER_SAME_TR) else 2 * batch
+        rule[k] = 2.0 * rows * pre[p] * post[p]
+    return cur, rule
+
+
+def presentation_flops(comp: Compiled, batch: int) -> float:
+    """GEMM floating-point operations of one round of B training presentations (each rule
+    counted at the steps its window is open)."""
+    cur, rule = step_flops(comp, batch)
+    open_steps = rules_open(comp)[: comp.present_steps].sum(axis=0)
+    return cur * comp.steps_per_presentation + float(np.dot(rule, open_steps))
+
+
+@njit(cache=True)
+def _rule(kr, st, t, projs, traces, rules, scr, live):
+    """Rule kr: the mean of the live copies' updates, one product Pᵀ·A, added to W; bounds;
+    bias."""
+    p = rules.proj[kr]
+    B = st.r.shape[0]
+    L = st.hist.shape[0]
+    pre_off, pre_n = projs.pre_off[p], projs.pre_n[p]
+    post_off, post_n = projs.post_off[p], projs.post_n[p]
+    W = matrix(st.w, projs.w_off[p], post_n, pre_n)
+    row = (t - projs.delay[p]) % L
+    lower = rules.lower[kr]
+    one = lower == LOWER_SAME_X or lower == LOWER_SAME_TR
+    rows = B if one else 2 * B
+    P = scr.cbuf[: rows * post_n].reshape((rows, post_n))
+    A = scr.xbuf[: rows * pre_n].reshape((rows, pre_n))
+    ca, cb, db, dbias = scr.ca, scr.cb, scr.db, scr.dbias
+    av_tr, bv_tr = rules.av_tr[kr], rules.bv_tr[kr]
+    for a in range(post_n):
+        dbias[a] = 0.0
+    n_live = 0
+    for j in range(B):
+        if live[j]:
+            n_live += 1
+    for j in range(B):
+        if not live[j]:
+            for a in range(post_n):
+                P[j, a] = 0.0
+            for i in range(pre_n):
+                A[j, i] = 0.0
+            if not one:
+                for a in range(post_n):
+                    P[B + j, a] = 0.0
+                for i in range(pre_n):
+                    A[B + j, i] = 0.0
+            continue
+        fill_rows(kr, rules, st.r[j], st.tr[j], post_n, ca, cb, db)
+        for a in range(post_n):
+            dbias[a] += db[a]
+        if lower == LOWER_SAME_X:  # update d ⊗ x, d = −cb′
+            for a in range(post_n):
+                P[j, a] = -cb[a]
+        else:
+            for a in range(post_n):
+                P[j, a] = ca[a]
+        # av: the pre trace, or x
+        if av_tr >= 0:
+            off = traces.off[av_tr]
+            for i in range(pre_n):
+                A[j, i] = st.tr[j, off + i]
+        else:
+            for i in range(pre_n):
+                A[j, i] = st.hist[row, j, pre_off + i]
+        if not one:
+            for a in range(post_n):
+                P[B + j, a] = -cb[a]
+            if bv_tr >= 0:
+                off = traces.off[bv_tr]
+                for i in range(pre_n):
+                    A[B + j, i] = st.tr[j, off + i]
+            else:
+                for i in range(pre_n):
+                    A[B + j, i] = st.hist[row, j, pre_off + i]
+    D = scr.dbuf[: post_n * pre_n].reshape((post_n, pre_n))
+    np.dot(P.T, A, D)
+    eta = rules.eta[kr] / max(n_live, 1)
+    lo, hi = rules.lo[kr], rules.hi[kr]
+    bounded = lo > -np.inf or hi < np.inf
+    for a in range(post_n):
+        for i in range(pre_n):
+            v = W[a, i] + eta * D[a, i]
+            if bounded:
+                v = min(max(v, lo), hi)
+            W[a, i] = v
+    if rules.bias[kr]:
+        for a in range(post_n):
+            st.b[post_off + a] += eta * dbias[a]
+
+
+@njit(cache=True)
+def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
+    """Run every round of a batched drive from step ``t0``; ``means`` (Q, B, N) gets the
+    readout sums. Returns (status, t, unit) as :func:`neurotp.engines.numba.loop.run_drive`."""
+    r, hist, tr, b = st.r, st.hist, st.tr, st.b
+    cur, clamped = scr.cur, scr.clamped
+    B, N = r.shape
+    L = hist.shape[0]
+    input_off, input_n = units.input_off, units.input_n
+    label_off, label_n = units.label_off, units.label_n
+    act, alpha, sigma, noise_idx = units.act, units.alpha, units.sigma, units.noise_idx
+    n_proj = projs.pre_off.shape[0]
+    n_rules = rules.proj.shape[0]
+    n_tr = traces.off.shape[0]
+    t = t0
+    g = 0
+    bad = -1
+    for q in range(drive.active.shape[0]):
+        live = drive.active[q]
+        for k in range(drive.spp):
+            presenting = k < drive.present_steps
+            f = k * drive.frames // drive.present_steps if presenting else 0
+            for j in range(B):
+                for u in range(input_n):
+                    r[j, input_off + u] = drive.stim[q, j, f, u] if presenting else 0.0
+                lab_on = (
+                    drive.clamp
+                    and presenting
+                    and label_n > 0
+                    and live[j]
+                    and k >= drive.label_steps
+                )
+                for u in range(label_n):
+                    clamped[j, label_off + u] = lab_on
+                    if lab_on:
+                        r[j, label_off + u] = drive.labels[q, j, u]
+            slot = t % L
+            for j in range(B):
+                for u in range(N):
+                    hist[slot, j, u] = r[j, u]
+                    cur[j, u] = b[u]
+            # ---- currents: one GEMM per projection ----
+            for p in range(n_proj):
+                pre_off, pre_n = projs.pre_off[p], projs.pre_n[p]
+                post_off, post_n = projs.post_off[p], projs.post_n[p]
+                row = (t - projs.delay[p]) % L
+                X = scr.xbuf[: B * pre_n].reshape((B, pre_n))
+                for j in range(B):
+                    for i in range(pre_n):
+                        X[j, i] = hist[row, j, pre_off + i]
+                W = matrix(st.w, projs.w_off[p], post_n, pre_n)
+                C = scr.cbuf[: B * post_n].reshape((B, post_n))
+                np.dot(X, W.T, C)
+                for j in range(B):
+                    for a in range(post_n):
+                        cur[j, post_off + a] += C[j, a]
+            for j in range(B):
+                for m in range(noise_idx.shape[0]):
+                    u = noise_idx[m]
+                    cur[j, u] += sigma[u] * drive.noise[g, j, m]
+            # ---- compartments nudge their somata: gain·(a − ā) ----
+            for m in range(units.cpl_dst.shape[0]):
+                src, dst, rest = units.cpl_src[m], units.cpl_dst[m], units.cpl_rest[m]
+                gain = units.cpl_gain[m]
+                for j in range(B):
+                    for u in range(units.cpl_n[m]):
+                        nudge = r[j, src + u]
+                        if rest >= 0:
+                            nudge = nudge - tr[j, rest + u]
+                        cur[j, dst + u] += gain * nudge
+            # ---- plasticity: one GEMM-shaped update per open rule, in declaration order ----
+            if drive.learn and presenting:
+                for kr in range(n_rules):
+                    if drive.step_open[k, kr]:
+                        _rule(kr, st, t, projs, traces, rules, scr, live)
+            # ---- traces ----
+            for m in range(n_tr):
+                row = (t - traces.delay[m]) % L
+                off, src, n, al = traces.off[m], traces.src_off[m], traces.n[m], traces.alpha[m]
+                for j in range(B):
+                    for u in range(n):
+                        tr[j, off + u] += al * (hist[row, j, src + u] - tr[j, off + u])
+            # ---- rates ----
+            for j in range(B):
+                for u in range(N):
+                    if not clamped[j, u]:
+                        r[j, u] = r[j, u] + alpha[u] * (-r[j, u] + phi(act[u], cur[j, u]))
+            t += 1
+            for j in range(B):
+                for u in range(N):
+                    if not np.isfinite(r[j, u]):
+                        bad = u
+                        break
+                if bad >= 0:
+                    break
+            if bad >= 0:
+                return 1, t, bad
+            if drive.rw0 <= k < drive.rw1:
+                for j in range(B):
+                    for u in range(N):
+                        means[q, j, u] += r[j, u]
+            g += 1
+    return 0, t, bad
+
+
+class BatchedNumbaEngine(Engine):
+    """B = ``protocol.batch`` copies on the Numba kernels above; ``threads``: BLAS threads for
+    the GEMMs (default :func:`default_threads`)."""
+
+    name = "numba"
+
+    def __init__(
+        self,
+        comp: Compiled,
+        dtype: type = np.float64,
+        state: State | None = None,
+        threads: int | None = None,
+        block_steps: int | str | None = None,
+    ):
+        if np.dtype(dtype) not in (np.float64, np.float32):
+            raise ValueError(f"dtype: {np.dtype(dtype)} not supported; allowed: float64, float32")
+        if block_steps not in (None, 1):
+            raise ValueError(
+                f"block_steps: {block_steps!r}; delay blocks are a batch-1 device, the batched "
+                "engine runs the plain step; allowed: leave --block-steps out with "
+                "protocol.batch > 1"
+            )
+        oja = [n for n, f in zip(comp.rule_names, comp.rules.form, strict=True) if f == OJA]
+        if oja:
+            raise ValueError(
+                f"rules ({oja[0]}).kind: oja is not batched on numba (it reads Wᵀp over all "
+                "rows); allowed: protocol.batch 1, or --backend reference"
+            )
+        if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
+            raise ValueError(f"threads: {threads!r}; allowed: a whole number >= 1")
+        self.threads = default_threads() if threads is None else int(threads)
+        self.batch = batch_of(comp)
+        dt = np.dtype(dtype).type
+        super().__init__(
+            comp, dtype, state if state is not None else batched_state(comp, self.batch, dt)
+        )
+        zeros = np.zeros(len(comp.proj_names), dtype=np.int64)
+        self._units = unit_table(comp)
+        self._projs = projection_table(comp, zeros, zeros)
+        self._traces = trace_table(comp)
+        self._lowered = lowering(comp)
+        self._step_open = rules_open(comp)
+
+    def _scratch(self) -> BatchScratch:
+        c, B = self.comp, self.batch
+        wdt = self.state.w.dtype
+        max_pre = int(max(c.proj_pre_n.max(initial=0), 1))
+        max_post = int(max(c.proj_post_n.max(initial=0), 1))
+        max_w = int(max((c.proj_pre_n * c.proj_post_n).max(initial=0), 1))
+        clamped = np.zeros((B, c.n_units), dtype=np.bool_)
+        clamped[:, c.input_off : c.input_off + c.input_n] = True
+        return BatchScratch(
+            np.empty((B, c.n_units), dtype=wdt),
+            clamped,
+            np.empty(2 * B * max_pre, dtype=wdt),
+            np.empty(2 * B * max_post, dtype=wdt),
+            np.empty(max_w, dtype=wdt),
+            np.empty(max_post, dtype=wdt),
+            np.empty(max_post, dtype=wdt),
+            np.empty(max_post, dtype=wdt),
+            np.empty(max_post, dtype=wdt),
+        )
+
+    def run(
+        self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
+    ) -> RunResult:
+        if record_every:
+            raise ValueError(
+                "record_every: the batched engines do not record; record with a batch-1 "
+                "engine (Simulation.single_engine)"
+            )
+        from threadpoolctl import threadpool_limits
+
+        c, s = self.comp, self.state
+        rd = rounds(c, drive, self.batch)
+        labels = rd.labels if rd.labels is not None else np.zeros((*rd.active.shape, 0))
+        bd = BatchDrive(
+            np.ascontiguousarray(rd.stim, dtype=np.float64),
+            np.ascontiguousarray(labels, dtype=np.float64),
+            rd.active,
+            rd.noise,
+            self._step_open,
+            bool(drive.clamp),
+            bool(drive.learn),
+            int(c.present_steps),
+            int(c.steps_per_presentation),
+            int(c.readout_win[0]),
+            int(c.readout_win[1]),
+            int(drive.frames),
+            int(c.label_steps),
+        )
+        means = np.zeros((*rd.active.shape, c.n_units))
+        rules = rule_rows(c, self._lowered)  # the step factors as they are now
+        import scipy.linalg  # noqa: F401 - load SciPy's BLAS so threadpoolctl limits it too
+
+        with threadpool_limits(limits=self.threads, user_api="blas"):
+            status, t, unit = run_batched(
+                state_arrays(s),
+                s.t,
+                self._units,
+                self._projs,
+                self._traces,
+                rules,
+                bd,
+                self._scratch(),
+                means,
+            )
+        s.t = int(t)
+        if status != 0:
+            raise self._divergence(s.t, int(unit))
+        means /= c.readout_win[1] - c.readout_win[0]
+        return RunResult(means=unround(c, means, rd.index, drive.n_presentations))

@@ -1,0 +1,193 @@
+"""The batched Numba engine against the batched reference and against single-copy runs."""
+
+import numpy as np
+import pytest
+
+from neurotp.circuit import FormTerm, Rule, RuleForm, Trace, compile_circuit, make_drive
+from neurotp.circuit.library import tp_circuit
+from neurotp.engines.batched_reference import BatchedReferenceEngine
+from neurotp.engines.batching import copy_state, stack_states
+from neurotp.engines.numba import NumbaEngine
+from neurotp.engines.numba.batched import BatchedNumbaEngine, presentation_flops, step_flops
+
+
+def rich(batch: int):
+    """The TP circuit plus rules of every lowering: a = x, b = x̄ (swap); two traces; bounds."""
+    c = tp_circuit((7, 5, 3))
+    c.populations[1].noise = 0.05
+    c.protocol.batch = batch
+    c.traces.append(Trace("X_bar2", "X", tau=3.0, delay=1.0))
+    c.rules += [
+        Rule(
+            "swap",
+            "general",
+            "XH",
+            lr=0.01,
+            window=(20.0, 40.0),
+            bias=True,
+            form=RuleForm([FormTerm("rate:HT", 0.5)], "pre", 1.0, "post", "trace:X_bar"),
+        ),
+        Rule(
+            "two_traces",
+            "general",
+            "XH",
+            lr=0.005,
+            bounds=(-0.6, 0.6),
+            form=RuleForm([FormTerm("trace:H_bar")], "trace:X_bar2", 0.7, "post", "trace:X_bar"),
+        ),
+    ]
+    return c
+
+
+def drive_of(comp, n, seed, train=True):
+    x = np.random.default_rng(seed).uniform(0, 1, (n, comp.input_n))
+    return make_drive(comp, x, np.arange(n) % 3, np.random.default_rng(seed + 1), train=train)
+
+
+@pytest.mark.parametrize("batch", [2, 5])
+def test_numba_equals_batched_reference_with_plasticity(batch):
+    comp = compile_circuit(rich(batch))
+    ref, nb = BatchedReferenceEngine(comp), BatchedNumbaEngine(comp, threads=1)
+    for seed in (0, 10):  # two drives: the state carries over; 11 = a partial last round
+        d = drive_of(comp, 11, seed)
+        m_ref, m_nb = ref.run(d).means, nb.run(d).means
+        np.testing.assert_allclose(m_nb, m_ref, rtol=0, atol=1e-9)
+    assert not np.allclose(ref.state.w, comp.initial_state().w)
+    for key in ("r", "hist", "tr", "w", "b"):
+        np.testing.assert_allclose(
+            getattr(nb.state, key), getattr(ref.state, key), rtol=0, atol=1e-9, err_msg=key
+        )
+    assert nb.state.t == ref.state.t
+    assert np.all(np.abs(comp.proj_matrix(nb.state.w, "XH")) <= 0.6 + 1e-12)  # bounds held
+
+
+def test_copies_without_plasticity_equal_single_numba_runs():
+    B, n = 3, 7
+    comp = compile_circuit(rich(B))
+    d = drive_of(comp, n, 3, train=True)
+    d.learn = False
+    eng = BatchedNumbaEngine(comp, threads=1)
+    means = eng.run(d).means
+    spp = comp.steps_per_presentation
+    for j in range(B):
+        idx = np.arange(j, n, B)
+        rows = np.concatenate([np.arange(i * spp, (i + 1) * spp) for i in idx])
+        sub = type(d)(d.stim[idx], d.labels[idx], d.clamp, False, d.noise[rows])
+        single = NumbaEngine(comp)
+        np.testing.assert_allclose(means[idx], single.run(sub).means, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(eng.state.w, comp.initial_state().w)
+
+
+def test_threads_and_float32():
+    comp = compile_circuit(rich(4))
+    d = drive_of(comp, 8, 4)
+    one = BatchedNumbaEngine(comp, threads=1)
+    two = BatchedNumbaEngine(comp, threads=2)
+    np.testing.assert_allclose(two.run(d).means, one.run(d).means, rtol=0, atol=1e-12)
+    f32 = BatchedNumbaEngine(comp, dtype=np.float32, threads=1)
+    m32 = f32.run(d).means
+    assert f32.state.w.dtype == np.float32
+    m64 = BatchedReferenceEngine(comp).run(d).means
+    np.testing.assert_allclose(m32, m64, rtol=0, atol=1e-3)
+
+
+def test_resumes_from_its_own_state():
+    comp = compile_circuit(rich(3))
+    a = BatchedNumbaEngine(comp, threads=1)
+    d1, d2 = drive_of(comp, 6, 1), drive_of(comp, 6, 2)
+    a.run(d1)
+    b = BatchedNumbaEngine(comp, threads=1, state=a.state.copy())
+    np.testing.assert_array_equal(a.run(d2).means, b.run(d2).means)
+    np.testing.assert_array_equal(a.state.w, b.state.w)
+    single = stack_states([copy_state(a.state, j) for j in range(3)])
+    np.testing.assert_array_equal(single.r, a.state.r)
+
+
+def test_refusals():
+    comp = compile_circuit(rich(2))
+    with pytest.raises(ValueError, match="block_steps"):
+        BatchedNumbaEngine(comp, block_steps="delay")
+    with pytest.raises(ValueError, match="threads"):
+        BatchedNumbaEngine(comp, threads=0)
+    with pytest.raises(ValueError, match="float64, float32"):
+        BatchedNumbaEngine(comp, dtype=np.float16)
+    c = rich(2)
+    c.rules = [Rule("o", "oja", "XH", lr=0.01)]
+    with pytest.raises(ValueError, match=r"rules \(o\).kind: oja"):
+        BatchedNumbaEngine(compile_circuit(c))
+    with pytest.raises(ValueError, match="record_every"):
+        BatchedNumbaEngine(comp).run(drive_of(comp, 2, 0), record_every=1)
+
+
+def test_step_flops_counts_every_gemm():
+    comp = compile_circuit(rich(8))
+    cur, rule = step_flops(comp, 8)
+    assert cur == 2 * 8 * float(np.sum(comp.proj_pre_n * comp.proj_post_n))
+    # XH (7x5) has prediction (2B rows), swap (2B) and two_traces (2B); HY (5x3) prediction
+    # (2B); YS (3x5) reconstruction (a = b = x: B rows)
+    assert rule.tolist() == [2 * 16 * 35, 2 * 16 * 15, 2 * 8 * 15, 2 * 16 * 35, 2 * 16 * 35]
+    # windows: the presets [30, 40), swap [20, 40), two_traces the whole 40 ms
+    want = 40 * cur + 10 * rule[:3].sum() + 20 * rule[3] + 40 * rule[4]
+    assert presentation_flops(comp, 8) == want
+
+
+def temporal(batch: int, seed: int = 0):
+    """random_circuit with compartments, label_delay, two frames and general rules; without
+    its Oja rule (not batched on Numba)."""
+    from neurotp.circuit.library import random_circuit
+
+    c = random_circuit(seed, general=True, temporal=True)
+    c.rules = [r for r in c.rules if r.kind != "oja"]
+    c.protocol.batch = batch
+    return c
+
+
+def test_temporal_features_numba_equals_batched_reference():
+    c = temporal(3)
+    assert c.protocol.frames > 1 and c.protocol.label_delay > 0
+    assert any(p.apical is not None for p in c.populations)
+    comp = compile_circuit(c)
+    ref, nb = BatchedReferenceEngine(comp), BatchedNumbaEngine(comp, threads=1)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (8, comp.input_n))
+    y = rng.integers(0, comp.label_n, 8)
+    train = make_drive(comp, x, y, np.random.default_rng(1), train=True)
+    test = make_drive(comp, x[:4], y[:4], np.random.default_rng(2), train=False)
+    for d in (train, test):
+        np.testing.assert_allclose(nb.run(d).means, ref.run(d).means, rtol=0, atol=1e-9)
+    for key in ("r", "hist", "tr", "w", "b"):
+        np.testing.assert_allclose(
+            getattr(nb.state, key), getattr(ref.state, key), rtol=0, atol=1e-9, err_msg=key
+        )
+    assert not np.allclose(ref.state.w, comp.initial_state().w)
+
+
+def test_threaded_kernels_load_from_the_cache_in_a_new_process(tmp_path):
+    # numba #8578: a parallel kernel called from a cached one segfaulted once loaded from the
+    # cache; the batched kernels thread in BLAS only. Two fresh processes, 2 threads each: the
+    # second loads every kernel from the cache the first (or this session) wrote.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import numpy as np\n"
+        "from neurotp.circuit import compile_circuit, make_drive\n"
+        "from neurotp.circuit.library import tp_circuit\n"
+        "from neurotp.engines.numba.batched import BatchedNumbaEngine\n"
+        "c = tp_circuit((7, 5, 3)); c.protocol.batch = 4\n"
+        "comp = compile_circuit(c)\n"
+        "x = np.random.default_rng(0).uniform(0, 1, (8, 7))\n"
+        "d = make_drive(comp, x, np.arange(8) % 3, np.random.default_rng(1), train=True)\n"
+        "print(repr(BatchedNumbaEngine(comp, threads=2).run(d).means.sum()))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    outs = [
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=600
+        )
+        for _ in range(2)
+    ]
+    for out in outs:
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert outs[0].stdout == outs[1].stdout and outs[0].stdout.strip()
