@@ -285,3 +285,30 @@ def test_the_label_arrives_after_its_delay_and_the_frames_follow_each_other():
         for k in range(20):
             np.testing.assert_array_equal(stim[i, k], drive.stim[i * 4 + k // 5])
         np.testing.assert_array_equal(stim[i, 20:], 0.0)  # the gap
+
+
+@pytest.mark.slow
+def test_the_temporal_random_circuit_learns_spiking():
+    """random_circuit(temporal=True) with every population LIF: compartments (one with a rest
+    trace), projections from a compartment, rules reading `apical`, frames, a late label; every
+    rule moves its weights (~2 min on the numpy target, most of it code generation)."""
+    from neurotp.circuit.library import random_circuit
+
+    c = random_circuit(0, present=20.0, general=True, temporal=True)
+    for p in c.populations:
+        p.model = "lif"
+    comp = compile_circuit(c)
+    rng = np.random.default_rng(0)
+    x = rng.random((4, comp.input_n))
+    y = rng.integers(0, comp.label_n, 4)
+    drive = make_drive(comp, x, y, np.random.default_rng(1), train=True)
+    eng = Brian2Engine(comp)
+    eng.run(drive)
+    assert len(eng._spiking.last_spikes["H.apical"][0]) > 0
+    assert len(eng._spiking.last_spikes["Y.apical"][0]) > 0
+    init = comp.initial_state()
+    for rule in c.rules:
+        moved = comp.proj_matrix(eng.state.w, rule.projection) - comp.proj_matrix(
+            init.w, rule.projection
+        )
+        assert np.abs(moved).max() > 1e-3, rule.name
