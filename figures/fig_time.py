@@ -36,6 +36,7 @@ import argparse
 import copy
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -106,6 +107,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--hidden", default="H", help="the population whose nudge is measured")
     p.add_argument("--force", action="store_true", help="recompute even if cached")
     p.add_argument("--plot-only", action="store_true", help="plot the cached points only")
+    p.add_argument("--cache", default=str(CACHE), help="where the points are cached")
     p.add_argument("--out", default=str(HERE / "time.png"))
     return p.parse_args(argv)
 
@@ -134,12 +136,16 @@ def lookup(data: dict[str, Any], path: str) -> Any:
 def axis_overrides(data: dict[str, Any], axis: Axis, value: float) -> list[str]:
     """``field=value`` overrides that put ``axis`` at ``value``."""
     base = float(lookup(data, axis.path))
-    out = [f"{axis.path}={value:g}"]
+    # floats (1.0, not 1), so that the circuit as it is hashes the same from every axis
+    out = [f"{axis.path}={float(value)!r}"]
     for f in axis.follow:
         moved = float(lookup(data, f)) + value - base
-        if axis.path.endswith(".tau") and moved < 1e-9:
-            raise ValueError(f"{f}: would become {moved:g} ms at {axis.path}={value:g}")
-        out.append(f"{f}={moved:g}")
+        if moved < 0 or (f.endswith(".tau") and moved == 0):
+            raise ValueError(
+                f"{f}: would become {moved:g} ms at {axis.path}={value:g}; allowed: values "
+                f"of {axis.path} that keep it > 0"
+            )
+        out.append(f"{f}={float(moved)!r}")
     return out
 
 
@@ -267,16 +273,19 @@ def nudge_course(sim, hidden: str, n: int = DIAG_PRESENTATIONS) -> dict[str, lis
 # ---- compute and plot --------------------------------------------------------------------
 def _work(args: argparse.Namespace, todo: list[Point]) -> None:
     for p in todo:
-        _store(p, run_point(args.circuit, p, args.epochs, args.n_train, args.hidden))
+        _store(
+            Path(args.cache), p, run_point(args.circuit, p, args.epochs, args.n_train, args.hidden)
+        )
 
 
 def compute(args: argparse.Namespace, pts: list[Point]) -> list[dict]:
     """Run the points not cached yet (all with ``--force``; none with ``--plot-only``), in
     ``--jobs`` forked processes (each writes its points' cache files), and read them all."""
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
     todo, seen = [], set()
     for p in pts:
-        if p.key not in seen and (args.force or not (CACHE / f"{p.key}.json").exists()):
+        if p.key not in seen and (args.force or not (cache / f"{p.key}.json").exists()):
             todo.append(p)
             seen.add(p.key)
     if todo and not args.plot_only:
@@ -299,14 +308,16 @@ def compute(args: argparse.Namespace, pts: list[Point]) -> list[dict]:
             _work(args, todo)
     rows = []
     for p in pts:
-        f = CACHE / f"{p.key}.json"
+        f = cache / f"{p.key}.json"
         if f.exists():
             rows.append({**json.loads(f.read_text()), "axis": p.axis, "value": p.value})
     return rows
 
 
-def _store(p: Point, res: dict) -> None:
-    (CACHE / f"{p.key}.json").write_text(json.dumps(res))
+def _store(cache: Path, p: Point, res: dict) -> None:
+    tmp = cache / f"{p.key}.json.tmp{os.getpid()}"
+    tmp.write_text(json.dumps(res))
+    tmp.replace(cache / f"{p.key}.json")  # a killed run leaves no half-written point
     acc = res["test_accuracy"]
     shown = "diverged" if acc is None else f"{100 * acc:.2f} %"
     print(f"{p.axis}={p.value:g} seed {p.seed}: {shown} ({res['seconds']:.0f} s)", flush=True)
@@ -359,7 +370,8 @@ def plot(rows: list[dict], proto: dict, path: str) -> None:
         panel.set_ylabel("test accuracy (%)")
         panel.set_ylim(0, 100)
         panel.grid(alpha=0.3)
-        panel.legend(fontsize=8, loc="lower left")
+        if panel.get_legend_handles_labels()[0]:
+            panel.legend(fontsize=8, loc="lower left")
     axs[0, 0].set_xlabel("loop delay (ms)")
     axs[0, 1].set_xlabel("trace τ (ms)")
     for panel, name in ((axs[1, 0], "feedback"), (axs[1, 1], "rest")):
@@ -377,7 +389,8 @@ def plot(rows: list[dict], proto: dict, path: str) -> None:
         panel.set_xlabel("ms after the labelled sample's onset (grey: its label; | next sample)")
         panel.set_ylabel("mean |gain·(a − ā)| at H's soma")
         panel.grid(alpha=0.3)
-        panel.legend(fontsize=7, ncol=2)
+        if panel.get_legend_handles_labels()[0]:
+            panel.legend(fontsize=7, ncol=2)
     axs[1, 0].set_title(
         "nudge at H by feedback delay: the label's (clamped − free), the switches' (free)",
         fontsize=8,
