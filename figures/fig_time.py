@@ -1,32 +1,33 @@
 """What time does: test accuracy of digits_temporal against the loop delay and the trace τ.
 
-circuits/digits_temporal.yaml learns in time: the label arrives ``label_delay`` ms after the
-sample's onset, comes back down through the loops into the compartments (Y.apical, then
-H.apical), and each compartment nudges its soma by gain·(a − ā), its change against its own
-slow rest trace ā. The forward rules learn from that change while it lasts. Each axis changes
-one timing of the circuit at a fixed presentation time (the rest of the circuit is as in the
-file) and measures the final test accuracy, mean ± std over seeds:
+circuits/digits_temporal.yaml learns in time: the label is clamped ``label_delay`` ms after
+the sample's onset, and what the top loop returns changes: Y's compartment (fed by L and,
+negatively, by Y itself through a delay as long as the path through L) goes from 0 to
+label − y; H's compartment receives that through the learned feedback G; each compartment
+nudges its soma by gain·a (gain·(a − ā) where it has a rest trace ā). The forward rules learn
+from the compartment times the presynaptic trace while the nudge lasts. Each axis changes one
+timing at the fixed presentation time (the rest of the circuit as in the file) and gives the
+final test accuracy, mean ± std over seeds:
 
-- ``feedback``: the delay of the feedback projection(s) into H's compartment; the delayed
-  copies of H that the hidden rule compares the compartment with (their delays are the loop's
-  delay) move with it, so the loop stays matched;
-- ``label``: the delay of the label's path into Y's compartment (L → Y.apical), with Y's
-  delayed copies moved the same way;
-- ``rest``: τ of the compartments' rest traces (and of the delayed averages matched to them);
-- ``pre``: τ of the presynaptic traces of the forward rules;
-- ``post``: τ of the hidden unit's delayed copy (τ = dt is an exact copy).
+- ``feedback``: the delay of the feedback projection G (Y.apical → H.apical);
+- ``label``: the delay of the label's path L → Y.apical, with Y → Y.apical moved by the same
+  amount (it must match the path through L, or Y's compartment is not 0 at rest);
+- ``apical``: τ of the two compartments (H.apical and Y.apical together);
+- ``pre``: τ of X̄, the presynaptic trace of the hidden rule (W1);
+- ``post``: τ of H̄, the presynaptic trace of W2 and the post-side signal of G's rule.
 
-The axes are the table :data:`AXES` (field paths in the circuit, as ``neurotp run --set``
-writes them). For seed 0 of some points it also measures what the hidden soma receives: the
-nudge gain·(a − ā) of H's compartment over a presentation (label clamped, learning off, on the
-trained circuit), to check the explanation of where and why accuracy breaks.
+The axes are the table :data:`AXES` (field paths, as ``neurotp run --set`` writes them, and
+the fields that move with each). For the first seed of every point it also measures what the
+hidden soma receives from the label: its nudge over the labelled sample and the next one,
+with the label clamped minus free (:func:`nudge_course`), the check of the explanation of
+where and why accuracy breaks.
 
-Every point (axis value × seed) is cached on its own under figures/_cache/time/ (its key: the
-circuit text, the overrides, the seed, epochs and n_train), apart from plotting, so an
-interrupted run resumes where it stopped.
+Every point (axis value × seed) is cached in its own file under figures/_cache/time/ (the key:
+the resolved circuit's hash, epochs, whether it measures the nudge), apart from plotting, so
+an interrupted run resumes where it stopped and the circuit as it is runs once for all axes.
 
     python figures/fig_time.py [--circuit circuits/digits_temporal.yaml] [--seeds 0 1 2]
-        [--epochs N] [--n-train N] [--axes feedback label rest pre post] [--jobs 2]
+        [--epochs N] [--n-train N] [--axes feedback label apical pre post] [--jobs 2]
         [--force] [--plot-only]
 """
 
@@ -46,6 +47,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = HERE / "_cache" / "time"
+REFERENCE = "reference"  # the axis name of the --reference circuit's points
 DIAG_PRESENTATIONS = 40  # test samples whose label's nudge is measured
 
 
@@ -65,34 +67,29 @@ DELAYS = (1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0)
 TAUS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 AXES: dict[str, Axis] = {
     "feedback": Axis(
-        "delay of Y → H.apical (ms)",
-        "projections.YAH.delay",
+        "delay of the feedback Y.apical → H.apical (G)",
+        "projections.G.delay",
         DELAYS,
-        follow=("traces.H_d.delay", "traces.H_bar_d.delay"),
         diag=(1.0, 8.0, 16.0, 20.0),
     ),
     "label": Axis(
-        "delay of L → Y.apical (ms)",
-        "projections.LAY.delay",
+        "delay of the label's path L → Y.apical (and of Y → Y.apical with it)",
+        "projections.LYa.delay",
         DELAYS,
-        follow=("traces.Y_d.delay", "traces.Y_bar_d.delay"),
+        follow=("projections.YYa.delay",),
     ),
-    "rest": Axis(
-        "τ of the rest traces ā (ms)",
-        "traces.AH_bar.tau",
+    "apical": Axis(
+        "τ of the compartments (H.apical and Y.apical)",
+        "populations.H.apical.tau",
         TAUS,
-        follow=("traces.AY_bar.tau", "traces.H_bar_d.tau", "traces.Y_bar_d.tau"),
-        diag=(1.0, 10.0, 50.0),
+        follow=("populations.Y.apical.tau",),
+        diag=(1.0, 5.0, 20.0, 50.0),
         scale="log",
     ),
-    "pre": Axis(
-        "τ of the presynaptic traces x̄ (ms)",
-        "traces.X_bar.tau",
-        TAUS,
-        follow=("traces.H_bar.tau",),
-        scale="log",
+    "pre": Axis("τ of X̄ (pre trace of W1)", "traces.X_bar.tau", TAUS, scale="log"),
+    "post": Axis(
+        "τ of H̄ (pre trace of W2, post trace of G)", "traces.H_bar.tau", TAUS, scale="log"
     ),
-    "post": Axis("τ of H's delayed copy h_d (ms)", "traces.H_d.tau", TAUS, follow=(), scale="log"),
 }
 
 
@@ -104,6 +101,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n-train", type=int, default=None, help="default: the circuit's")
     p.add_argument("--axes", nargs="+", default=list(AXES), choices=list(AXES))
     p.add_argument("--jobs", type=int, default=1, help="points run in this many processes")
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="a circuit drawn as a line (e.g. circuits/digits_temporal_frozen.yaml)",
+    )
     p.add_argument("--hidden", default="H", help="the population whose nudge is measured")
     p.add_argument("--force", action="store_true", help="recompute even if cached")
     p.add_argument("--plot-only", action="store_true", help="plot the cached points only")
@@ -159,6 +161,7 @@ class Point(NamedTuple):
     overrides: list[str]
     diag: bool = False
     key: str = ""
+    circuit: str = ""  # another circuit file (the reference line); "" for --circuit
 
 
 def points(args: argparse.Namespace, text: str) -> list[Point]:
@@ -178,6 +181,10 @@ def points(args: argparse.Namespace, text: str) -> list[Point]:
                 blob = [resolved, args.epochs, diag, args.hidden, DIAG_PRESENTATIONS]
                 key = hashlib.sha256(json.dumps(blob).encode()).hexdigest()[:16]
                 out.append(Point(name, v, s, over, diag, key))
+    for s in args.seeds if args.reference else ():
+        resolved = circuit_hash(load(args.reference, [], s, args.n_train))
+        key = hashlib.sha256(json.dumps([resolved, args.epochs]).encode()).hexdigest()[:16]
+        out.append(Point(REFERENCE, 0.0, s, [], False, key, args.reference))
     return out
 
 
@@ -194,8 +201,10 @@ def run_point(circuit: str, p: Point, epochs: int | None, n_train: int | None, h
     from neurotp.simulation import Simulation
 
     t0 = time.perf_counter()
-    sim = Simulation(load(circuit, p.overrides, p.seed, n_train))
+    sim = Simulation(load(p.circuit or circuit, p.overrides, p.seed, n_train))
     out: dict[str, Any] = {"axis": p.axis, "value": p.value, "seed": p.seed}
+    if p.circuit:
+        out["circuit"] = p.circuit
     try:
         sim.train(epochs)
     except DivergenceError as exc:  # a diverging point is a result: chance accuracy
@@ -228,8 +237,9 @@ def trace_course(comp, state0, record: np.ndarray, i: int) -> tuple[np.ndarray, 
 
 
 def nudge_course(sim, hidden: str, n: int = DIAG_PRESENTATIONS) -> dict[str, list[float]]:
-    """The label's own nudge at ``hidden``'s soma, gain·(a − ā), over its presentation and
-    the next one (onset of the first at step 0), on the trained circuit with learning off.
+    """The label's own nudge at ``hidden``'s soma, gain·(a − ā) (gain·a for a compartment
+    without a rest trace), over its presentation and the next one (onset of the first at
+    step 0), on the trained circuit with learning off.
 
     The test samples are presented one after another with the label running free (input
     noise as in training). At each sample j, from the same state, the pair (j, j + 1) runs
@@ -243,14 +253,20 @@ def nudge_course(sim, hidden: str, n: int = DIAG_PRESENTATIONS) -> dict[str, lis
 
     comp = sim.comp
     pop = comp.circuit.population(hidden)
-    if pop.apical is None or pop.apical.rest is None:
-        raise ValueError(f"--hidden {hidden}: has no compartment with a rest trace")
+    if pop.apical is None:
+        raise ValueError(
+            f"--hidden {hidden}: has no compartment; allowed: a population with apical"
+        )
     x, y = sim.data.x_test[: n + 1], sim.data.y_test[: n + 1]
     rng = np.random.default_rng([sim.circuit.seed, 4241])
     drives = [make_drive(comp, x[j : j + 1], y[j : j + 1], rng, train=True) for j in range(n + 1)]
     free = [replace(d, learn=False, clamp=False) for d in drives]
-    i = [t.name for t in comp.circuit.traces].index(pop.apical.rest)
-    off, a_sl = int(comp.tr_off[i]), comp.pop_slice(hidden + ".apical")
+    a_sl = comp.pop_slice(hidden + ".apical")
+    i = (
+        None
+        if pop.apical.rest is None
+        else [t.name for t in comp.circuit.traces].index(pop.apical.rest)
+    )
     walker = sim.make_engine(state=sim.state.copy())  # runs the samples with the label free
     label, switch = [], []
     for j in range(n):
@@ -259,11 +275,14 @@ def nudge_course(sim, hidden: str, n: int = DIAG_PRESENTATIONS) -> dict[str, lis
             engine = sim.make_engine(state=walker.state.copy())
             state0 = engine.state.copy()
             record = np.vstack([engine.run(d, record_every=1).record for d in (first, free[j + 1])])
-            rest, final = trace_course(comp, state0, record, i)
-            # the rebuilt trace must end where the engine's did, or it is not the engine's
-            np.testing.assert_allclose(final, engine.state.tr[off : off + len(final)], atol=1e-9)
             a = np.vstack([state0.r[None, a_sl], record[:-1, a_sl]])
-            nudge[name] = pop.apical.gain * (a - rest)
+            if i is not None:  # gain·(a − ā), ā the rest trace; gain·a without one
+                rest, final = trace_course(comp, state0, record, i)
+                # the rebuilt trace must end where the engine's did, or it is not the engine's
+                sl = slice(int(comp.tr_off[i]), int(comp.tr_off[i] + comp.tr_n[i]))
+                np.testing.assert_allclose(final, engine.state.tr[sl], atol=1e-9)
+                a = a - rest
+            nudge[name] = pop.apical.gain * a
         label.append(np.abs(nudge["C"] - nudge["F"]).mean(1))
         switch.append(np.abs(nudge["F"]).mean(1))
         walker.run(free[j])
@@ -350,52 +369,76 @@ def label_share(nudge: dict[str, list[float]], proto: dict) -> tuple[float, floa
     return inside, inside / max(float(lab.sum()), 1e-300)
 
 
-def plot(rows: list[dict], proto: dict, path: str) -> None:
+def plot(rows: list[dict], proto: dict, path: str, hidden: str = "H") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     s = summary(rows)
-    fig, axs = plt.subplots(2, 2, figsize=(11, 7.6))
-    for panel, names in ((axs[0, 0], ("feedback", "label")), (axs[0, 1], ("rest", "pre", "post"))):
-        for name in names:
-            if name not in s:
-                continue
+    fig, axs = plt.subplots(2, 2, figsize=(12, 8.4))
+    delays = [n for n in s if n in AXES and AXES[n].path.endswith(".delay")]
+    taus = [n for n in s if n in AXES and n not in delays]
+    low = min([60.0] + [m - sd - 5 for d in s.values() for m, sd, _ in d.values()])
+    shares = {  # axis -> value -> the share of the label's nudge in its own clamp (first seed)
+        n: {r["value"]: 100 * label_share(r["nudge"], proto)[1] for r in rows if r["axis"] == n}
+        for n in AXES
+        if any(r["axis"] == n and r.get("nudge") for r in rows)
+    }
+    for panel, names in ((axs[0, 0], delays), (axs[0, 1], taus)):
+        twin = panel.twinx()
+        for k, name in enumerate(names):
             v = np.array(list(s[name]))
             m, sd = (np.array([s[name][x][i] for x in v]) for i in (0, 1))
-            panel.errorbar(v, m, yerr=sd, marker="o", ms=4, capsize=3, label=AXES[name].label)
+            color = f"C{k}"
+            panel.errorbar(
+                v, m, yerr=sd, marker="o", ms=4, capsize=3, color=color, label=AXES[name].label
+            )
+            if name in shares:
+                sv = sorted(shares[name])
+                twin.plot(sv, [shares[name][x] for x in sv], ls="--", lw=1, color=color, alpha=0.7)
             if AXES[name].scale == "log":
                 panel.set_xscale("log")
-        panel.set_ylabel("test accuracy (%)")
-        panel.set_ylim(0, 100)
+        if REFERENCE in s:
+            m, sd, _ = s[REFERENCE][0.0]
+            ref = next(r for r in rows if r["axis"] == REFERENCE)
+            name = Path(ref.get("circuit", REFERENCE)).stem
+            panel.axhline(m, color="0.4", ls=":", lw=1.2, label=f"{name}: {m:.1f} ± {sd:.1f} %")
+        panel.set_ylabel("test accuracy (%), mean ± std")
+        panel.set_ylim(low, 100)
+        twin.set_ylim(0, 105)
+        twin.set_ylabel("dashed: % of the label's nudge at H inside its clamp", fontsize=8)
         panel.grid(alpha=0.3)
         if panel.get_legend_handles_labels()[0]:
-            panel.legend(fontsize=8, loc="lower left")
-    axs[0, 0].set_xlabel("loop delay (ms)")
-    axs[0, 1].set_xlabel("trace τ (ms)")
-    for panel, name in ((axs[1, 0], "feedback"), (axs[1, 1], "rest")):
-        diag = [
-            r
-            for r in rows
-            if r["axis"] == name and r.get("nudge") and r["value"] in AXES[name].diag
-        ]
+            panel.legend(fontsize=7, loc="lower left")
+    axs[0, 0].set_xlabel("delay (ms)")
+    axs[0, 1].set_xlabel("τ (ms)")
+    spp = proto["present"] + proto.get("gap", 0.0)
+    shown = [n for n in AXES if AXES[n].diag and n in s][:2]
+    for panel, name in zip(axs[1], shown, strict=False):
+        diag = [r for r in rows if r["axis"] == name and r.get("nudge")]
         for r in sorted(diag, key=lambda r: r["value"]):
-            (line,) = panel.plot(r["nudge"]["label"], label=f"{r['value']:g} ms: the label's")
-            panel.plot(r["nudge"]["switch"], ls=":", color=line.get_color(), label="switches'")
-        spp = proto["present"] + proto.get("gap", 0.0)
+            if r["value"] not in AXES[name].diag:
+                continue
+            lab, sw = (np.asarray(r["nudge"][k]) for k in ("label", "switch"))
+            peak = max(float(lab.max()), 1e-300)
+            share = 100 * label_share(r["nudge"], proto)[1]
+            text = f"{r['value']:g} ms: {share:.0f} % in its clamp"
+            (line,) = panel.plot(lab / peak, label=text)
+            panel.plot(sw / peak, ls=":", color=line.get_color())
         panel.axvspan(proto["label_delay"], proto["present"], color="0.9", zorder=0)
         panel.axvline(spp, color="k", lw=0.8)
         panel.set_xlabel("ms after the labelled sample's onset (grey: its label; | next sample)")
-        panel.set_ylabel("mean |gain·(a − ā)| at H's soma")
+        panel.set_ylabel(f"the label's nudge at {hidden}'s soma / its peak")
+        panel.set_title(
+            f"by {AXES[name].label}\n(dotted: the sample switches' nudge, label free, same scale)",
+            fontsize=8,
+        )
         panel.grid(alpha=0.3)
         if panel.get_legend_handles_labels()[0]:
-            panel.legend(fontsize=7, ncol=2)
-    axs[1, 0].set_title(
-        "nudge at H by feedback delay: the label's (clamped − free), the switches' (free)",
-        fontsize=8,
-    )
-    axs[1, 1].set_title("the same by τ of the rest traces (seed 0)", fontsize=8)
+            panel.legend(fontsize=7)
+    for panel in axs[1][len(shown) :]:
+        panel.set_visible(False)
     seeds = max((n for d in s.values() for *_, n in d.values()), default=0)
     fig.suptitle(
         f"digits_temporal: what time does (test accuracy, mean ± std over {seeds} seeds; "
@@ -417,7 +460,7 @@ def main(argv: list[str] | None = None) -> Path:
     proto = copy.deepcopy(yaml_load(text)["protocol"])
     proto.setdefault("label_delay", 0.0)
     proto.setdefault("dt", 1.0)
-    plot(rows, proto, a.out)
+    plot(rows, proto, a.out, a.hidden)
     for name, d in summary(rows).items():
         cells = ", ".join(f"{v:g}: {m:.1f} ± {sd:.1f}" for v, (m, sd, _) in d.items())
         print(f"{name}: {cells}")
