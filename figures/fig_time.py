@@ -381,7 +381,11 @@ def plot(rows: list[dict], proto: dict, path: str, hidden: str = "H") -> None:
     taus = [n for n in s if n in AXES and n not in delays]
     low = min([60.0] + [m - sd - 5 for d in s.values() for m, sd, _ in d.values()])
     shares = {  # axis -> value -> the share of the label's nudge in its own clamp (first seed)
-        n: {r["value"]: 100 * label_share(r["nudge"], proto)[1] for r in rows if r["axis"] == n}
+        n: {
+            r["value"]: 100 * label_share(r["nudge"], proto)[1]
+            for r in rows
+            if r["axis"] == n and r.get("nudge")
+        }
         for n in AXES
         if any(r["axis"] == n and r.get("nudge") for r in rows)
     }

@@ -120,9 +120,11 @@ def test_main_caches_each_point_once_and_plots_from_the_cache(fig, tmp_path, mon
     monkeypatch.setattr(fig, "DIAG_PRESENTATIONS", 3)
     argv = ["--axes", "feedback", "label", "--seeds", "0", "1", "--epochs", "1"]
     argv += ["--n-train", "30", "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "t.png")]
+    argv += ["--reference", str(CIRCUIT)]  # drawn as a line: its own points, one per seed
     fig.main(argv + ["--jobs", "2"])
-    # 3 axis values x 2 seeds, but the circuit as it is appears on both axes: 4 runs
-    assert len(list((tmp_path / "c").glob("*.json"))) == 4
+    # 3 axis values x 2 seeds, but the circuit as it is appears on both axes: 4 runs, and 2
+    # of the reference (not measuring the nudge, so not the same points)
+    assert len(list((tmp_path / "c").glob("*.json"))) == 6
     assert (tmp_path / "t.png").stat().st_size > 20_000
 
     def boom(*a, **k):
@@ -133,9 +135,11 @@ def test_main_caches_each_point_once_and_plots_from_the_cache(fig, tmp_path, mon
     assert sorted((r["axis"], r["value"], r["seed"]) for r in rows) == sorted(
         [("feedback", fb, 0), ("feedback", fb, 1), ("feedback", fb + 4.0, 0)]
         + [("feedback", fb + 4.0, 1), ("label", lab, 0), ("label", lab, 1)]
+        + [("reference", 0.0, 0), ("reference", 0.0, 1)]
     )
-    same = [r for r in rows if r["value"] in (fb, lab) and r["seed"] == 0]
+    same = [r for r in rows if r["axis"] != "reference" and r["value"] in (fb, lab)]
+    same = [r for r in same if r["seed"] == 0]
     assert len({r["test_accuracy"] for r in same}) == 1  # the shared point, read twice
-    assert all(("nudge" in r) == (r["seed"] == 0) for r in rows)
+    assert all(("nudge" in r) == (r["seed"] == 0 and r["axis"] != "reference") for r in rows)
     summary = fig.summary(rows)
     assert summary["feedback"][fb][2] == 2 and 0 <= summary["feedback"][fb][0] <= 100
