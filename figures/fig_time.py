@@ -63,8 +63,8 @@ class Axis(NamedTuple):
     scale: str = "linear"
 
 
-DELAYS = (1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0)
-TAUS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+DELAYS = (1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 20.0)
+TAUS = (1.0, 2.0, 5.0, 20.0, 50.0)
 AXES: dict[str, Axis] = {
     "feedback": Axis(
         "delay of the feedback Y.apical → H.apical (G)",
@@ -316,10 +316,15 @@ def compute(args: argparse.Namespace, pts: list[Point]) -> list[dict]:
             ctx = mp.get_context("fork")  # nothing is pickled: the script need not be importable
             n = args.jobs
             procs = [ctx.Process(target=_work, args=(args, todo[i::n])) for i in range(n)]
-            for pr in procs:
-                pr.start()
-            for pr in procs:
-                pr.join()
+            try:
+                for pr in procs:
+                    pr.start()
+                for pr in procs:
+                    pr.join()
+            finally:  # interrupted: stop the workers too (their finished points stay cached)
+                for pr in procs:
+                    if pr.is_alive():
+                        pr.terminate()
             failed = [pr.exitcode for pr in procs if pr.exitcode]
             if failed:
                 raise RuntimeError(f"--jobs: {len(failed)} worker(s) failed (exit {failed})")
