@@ -27,8 +27,8 @@ the resolved circuit's hash, epochs, whether it measures the nudge), apart from 
 an interrupted run resumes where it stopped and the circuit as it is runs once for all axes.
 
     python figures/fig_time.py [--circuit circuits/digits_temporal.yaml] [--seeds 0 1 2]
-        [--epochs N] [--n-train N] [--axes feedback label apical pre post] [--jobs 2]
-        [--force] [--plot-only]
+        [--epochs 15] [--n-train N] [--axes feedback label apical pre post] [--jobs 2]
+        [--reference circuits/digits_temporal_frozen.yaml] [--force] [--plot-only]
 """
 
 from __future__ import annotations
@@ -97,14 +97,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--circuit", default=str(ROOT / "circuits" / "digits_temporal.yaml"))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=None, help="default: the circuit's")
+    # 15 of the circuit's 30 epochs: the budget of 78 runs on a shared 2-core machine
+    p.add_argument("--epochs", type=int, default=15, help="0: the circuit's own")
     p.add_argument("--n-train", type=int, default=None, help="default: the circuit's")
     p.add_argument("--axes", nargs="+", default=list(AXES), choices=list(AXES))
     p.add_argument("--jobs", type=int, default=1, help="points run in this many processes")
     p.add_argument(
         "--reference",
-        default=None,
-        help="a circuit drawn as a line (e.g. circuits/digits_temporal_frozen.yaml)",
+        default=str(ROOT / "circuits" / "digits_temporal_frozen.yaml"),
+        help="a circuit drawn as a line ('' for none; default: the frozen-hidden control)",
     )
     p.add_argument("--hidden", default="H", help="the population whose nudge is measured")
     p.add_argument("--force", action="store_true", help="recompute even if cached")
@@ -461,6 +462,7 @@ def plot(rows: list[dict], proto: dict, path: str, hidden: str = "H") -> None:
 
 def main(argv: list[str] | None = None) -> Path:
     a = parse(argv)
+    a.epochs = a.epochs or None  # 0: the circuit's own
     text = Path(a.circuit).read_text()
     pts = points(a, text)
     rows = compute(a, pts)
