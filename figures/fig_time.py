@@ -61,6 +61,7 @@ class Axis(NamedTuple):
     follow: tuple[str, ...] = ()
     diag: tuple[float, ...] = ()  # values whose nudge (measured on the first seed) is drawn
     scale: str = "linear"
+    fixed: tuple[str, ...] = ()  # ``field=value`` overrides at every value of the axis
 
 
 DELAYS = (1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 20.0)
@@ -89,6 +90,14 @@ AXES: dict[str, Axis] = {
     "pre": Axis("τ of X̄ (pre trace of W1)", "traces.X_bar.tau", TAUS, scale="log"),
     "post": Axis(
         "τ of H̄ (pre trace of W2, post trace of G)", "traces.H_bar.tau", TAUS, scale="log"
+    ),
+    # the check of why a late nudge still teaches: X̄'s memory of the labelled sample
+    "memory": Axis(
+        "τ of X̄ with G's delay at 20 ms (the nudge lands in the next sample)",
+        "traces.X_bar.tau",
+        (1.0, 5.0, 20.0),
+        scale="log",
+        fixed=("projections.G.delay=20.0",),
     ),
 }
 
@@ -140,7 +149,7 @@ def axis_overrides(data: dict[str, Any], axis: Axis, value: float) -> list[str]:
     """``field=value`` overrides that put ``axis`` at ``value``."""
     base = float(lookup(data, axis.path))
     # floats (1.0, not 1), so that the circuit as it is hashes the same from every axis
-    out = [f"{axis.path}={float(value)!r}"]
+    out = list(axis.fixed) + [f"{axis.path}={float(value)!r}"]
     for f in axis.follow:
         moved = float(lookup(data, f)) + value - base
         if moved < 0 or (f.endswith(".tau") and moved == 0):

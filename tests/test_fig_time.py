@@ -31,11 +31,13 @@ def test_every_axis_names_fields_of_the_circuit_and_moves_its_followers(fig):
     for name, ax in fig.AXES.items():
         base = float(fig.lookup(data, ax.path))
         over = fig.axis_overrides(data, ax, base + 3.0)
+        assert over[: len(ax.fixed)] == list(ax.fixed), name
+        over = over[len(ax.fixed) :]
         assert over[0] == f"{ax.path}={base + 3.0!r}", name
         for f, o in zip(ax.follow, over[1:], strict=True):
             assert o == f"{f}={float(fig.lookup(data, f)) + 3.0!r}", name
         assert set(ax.diag) <= set(ax.values), name
-        fig.load(str(CIRCUIT), over, 0, None)  # the moved circuit validates
+        fig.load(str(CIRCUIT), list(ax.fixed) + over, 0, None)  # the moved circuit validates
 
 
 def test_a_bad_path_or_a_follower_pushed_below_zero_is_named(fig):
