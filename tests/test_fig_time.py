@@ -1,0 +1,147 @@
+"""figures/fig_time.py: the axes move their followers with them, the rebuilt rest trace is
+the engine's, the label's nudge arrives later by exactly the extra loop delay, and main()
+caches every point once (points that are the same circuit share one run)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CIRCUIT = ROOT / "circuits" / "digits_temporal.yaml"
+
+
+@pytest.fixture(scope="module")
+def fig():
+    spec = importlib.util.spec_from_file_location("fig_time", ROOT / "figures" / "fig_time.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def circuit_data():
+    from neurotp.circuit.io import yaml_load
+
+    return yaml_load(CIRCUIT.read_text())
+
+
+def test_every_axis_names_fields_of_the_circuit_and_moves_its_followers(fig):
+    data = circuit_data()
+    for name, ax in fig.AXES.items():
+        base = float(fig.lookup(data, ax.path))
+        over = fig.axis_overrides(data, ax, base + 3.0)
+        assert over[: len(ax.fixed)] == list(ax.fixed), name
+        over = over[len(ax.fixed) :]
+        assert over[0] == f"{ax.path}={base + 3.0!r}", name
+        for f, o in zip(ax.follow, over[1:], strict=True):
+            assert o == f"{f}={float(fig.lookup(data, f)) + 3.0!r}", name
+        assert set(ax.diag) <= set(ax.values), name
+        fig.load(str(CIRCUIT), list(ax.fixed) + over, 0, None)  # the moved circuit validates
+
+
+def test_a_bad_path_or_a_follower_pushed_below_zero_is_named(fig):
+    data = circuit_data()
+    with pytest.raises(ValueError, match=r"traces.nope: no item named 'nope'; allowed: X_bar"):
+        fig.lookup(data, "traces.nope.tau")
+    # a follower that the axis would push below zero: X_bar's delay following its tau
+    tau, delay = (float(fig.lookup(data, f"traces.X_bar.{k}")) for k in ("tau", "delay"))
+    ax = fig.Axis("x", "traces.X_bar.tau", (1.0,), follow=("traces.X_bar.delay",))
+    low = tau - delay - 1.0  # puts the delay at -1 ms
+    with pytest.raises(ValueError, match=r"traces.X_bar.delay: would become -1 ms at"):
+        fig.axis_overrides(data, ax, low)
+
+
+def trained(fig, over, epochs=1):
+    from neurotp.simulation import Simulation
+
+    sim = Simulation(fig.load(str(CIRCUIT), over, 0, 40))
+    sim.train(epochs)
+    return sim
+
+
+def test_the_rebuilt_trace_is_the_engines_mid_run_and_at_the_end(fig):
+    from dataclasses import replace
+
+    from neurotp.circuit.protocol import make_drive
+
+    sim = trained(fig, [])
+    comp, d = sim.comp, sim.data
+    rng = np.random.default_rng(1)
+    first, second = (
+        replace(make_drive(comp, d.x_test[a:b], d.y_test[a:b], rng, train=True), learn=False)
+        for a, b in ((0, 2), (2, 3))
+    )
+    s0 = sim.state.copy()
+    whole = sim.make_engine(state=s0.copy())
+    rec = np.vstack([whole.run(dr, record_every=1).record for dr in (first, second)])
+    part = sim.make_engine(state=s0.copy())
+    part.run(first)
+    k = 2 * comp.steps_per_presentation  # the first step of the second drive
+    rebuilt = 0
+    for i, t in enumerate(comp.circuit.traces):
+        if t.population in (comp.circuit.protocol.input, comp.circuit.protocol.label):
+            continue  # clamped at the start of a step: not the rate recorded the step before
+        course, final = fig.trace_course(comp, s0, rec, i)
+        sl = slice(int(comp.tr_off[i]), int(comp.tr_off[i] + comp.tr_n[i]))
+        np.testing.assert_allclose(final, whole.state.tr[sl], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(course[k], part.state.tr[sl], rtol=0, atol=1e-12)
+        assert not np.allclose(course[k], course[0])  # the trace moved: the check has teeth
+        rebuilt += 1
+    assert rebuilt >= 1
+
+
+def test_the_label_arrives_later_by_the_extra_feedback_delay(fig):
+    data = circuit_data()
+    ax = fig.AXES["feedback"]
+    proto = {"dt": 1.0, **data["protocol"]}
+    when = {}
+    for d in (1.0, 6.0):
+        sim = trained(fig, fig.axis_overrides(data, ax, d), epochs=0)
+        nudge = fig.nudge_course(sim, "H", n=4)
+        lab = np.asarray(nudge["label"])
+        assert lab.shape == (2 * sim.comp.steps_per_presentation,)
+        # nothing before the label is clamped: the two runs are the same until then
+        assert np.all(lab[: int(proto["label_delay"])] == 0.0)
+        when[d] = fig.arrival(nudge, proto)
+    assert when[6.0] - when[1.0] == 5.0
+
+
+def test_main_caches_each_point_once_and_plots_from_the_cache(fig, tmp_path, monkeypatch):
+    data = circuit_data()
+    fb = float(fig.lookup(data, fig.AXES["feedback"].path))
+    lab = float(fig.lookup(data, fig.AXES["label"].path))
+    monkeypatch.setattr(
+        fig,
+        "AXES",
+        {
+            "feedback": fig.AXES["feedback"]._replace(values=(fb, fb + 4.0), diag=(fb,)),
+            "label": fig.AXES["label"]._replace(values=(lab,), diag=()),
+        },
+    )
+    monkeypatch.setattr(fig, "DIAG_PRESENTATIONS", 3)
+    argv = ["--axes", "feedback", "label", "--seeds", "0", "1", "--epochs", "1"]
+    argv += ["--n-train", "30", "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "t.png")]
+    argv += ["--reference", str(CIRCUIT)]  # drawn as a line: its own points, one per seed
+    fig.main(argv + ["--jobs", "2"])
+    # 3 axis values x 2 seeds, but the circuit as it is appears on both axes: 4 runs, and 2
+    # of the reference (not measuring the nudge, so not the same points)
+    assert len(list((tmp_path / "c").glob("*.json"))) == 6
+    assert (tmp_path / "t.png").stat().st_size > 20_000
+
+    def boom(*a, **k):
+        raise AssertionError("ran a cached point")
+
+    monkeypatch.setattr(fig, "run_point", boom)
+    rows = fig.compute(fig.parse(argv), fig.points(fig.parse(argv), CIRCUIT.read_text()))
+    assert sorted((r["axis"], r["value"], r["seed"]) for r in rows) == sorted(
+        [("feedback", fb, 0), ("feedback", fb, 1), ("feedback", fb + 4.0, 0)]
+        + [("feedback", fb + 4.0, 1), ("label", lab, 0), ("label", lab, 1)]
+        + [("reference", 0.0, 0), ("reference", 0.0, 1)]
+    )
+    same = [r for r in rows if r["axis"] != "reference" and r["value"] in (fb, lab)]
+    same = [r for r in same if r["seed"] == 0]
+    assert len({r["test_accuracy"] for r in same}) == 1  # the shared point, read twice
+    assert all(("nudge" in r) == (r["seed"] == 0 and r["axis"] != "reference") for r in rows)
+    summary = fig.summary(rows)
+    assert summary["feedback"][fb][2] == 2 and 0 <= summary["feedback"][fb][0] <= 100
