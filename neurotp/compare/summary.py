@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from neurotp.compare.temporal import RUN_PREFIX
+
 
 def _averaged(alignment: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The epochs whose angles are averaged: 2..end, or epoch 1 when it is the only one."""
@@ -50,6 +52,13 @@ LABELS = {
 }
 
 
+def label(name: str) -> str:
+    """The row label of run ``name`` (``temporal:NAME`` for a section-8-in-time circuit)."""
+    if name.startswith(RUN_PREFIX):
+        return f"{name[len(RUN_PREFIX) :]} (section 8 in time)"
+    return LABELS.get(name, name)
+
+
 def markdown_table(result: dict[str, Any]) -> str:
     s = result["summary"]
     n_layers = len(result["sizes"]) - 1
@@ -75,12 +84,12 @@ def markdown_table(result: dict[str, Any]) -> str:
             rec = ", ".join(f"{v:.4f}" for v in row["final_reconstruction_mse_mean"])
         else:
             bp = dtp = rec = "—"
-        label = LABELS.get(name, name)
+        text = label(name)
         if row.get("layers_shared_with_circuit_init", n_layers) < n_layers:
-            label += (
+            text += (
                 f" (first {row['layers_shared_with_circuit_init']} layers from the circuit's init)"
             )
-        lines.append(f"| {label} | {acc} | {row['samples_seen']} | {bp} | {dtp} | {rec} |")
+        lines.append(f"| {text} | {acc} | {row['samples_seen']} | {bp} | {dtp} | {rec} |")
     lines.append("")
     epochs = "epochs 2..end" if result["epochs"] > 1 else "epoch 1 (the only one)"
     lines.append(f"Angles: layer 1 first; mean over {epochs}, then mean ± std over seeds.")
@@ -92,4 +101,15 @@ def markdown_table(result: dict[str, Any]) -> str:
             f"Reference on the circuit's own network: the DTP update (with φ′) is {ref}° from "
             f"the BP gradient; hidden rates with |h| > 0.99: {sat}."
         )
+    for name in result.get("temporal", []):
+        row = s.get(RUN_PREFIX + name, {})
+        if "angle_dtp_vs_bp_mean" in row:
+            ref = ", ".join(f"{m:.1f}" for m in row["angle_dtp_vs_bp_mean"])
+            sat = ", ".join(f"{100 * m:.0f} %" for m in row["angle_saturated_mean"])
+            lines.append(
+                f"{name} (its own initial weights and protocol; its update is its forward "
+                f"rules' ΔW over the probe batch, its DTP reference uses its compartments' "
+                f"feedback as g): DTP is {ref}° from BP on its network; hidden rates with "
+                f"|h| > 0.99: {sat}."
+            )
     return "\n".join(lines)
