@@ -73,7 +73,7 @@ def test_a_temporal_row_is_labelled_and_its_reference_said():
         "| dt (section 8 in time) | 80.00 ± 0.00 | 1257 | 70.0 ± 0.0, 30.0 ± 0.0 "
         "| 70.0 ± 0.0, 30.0 ± 0.0 | 0.5000 |"
     )
-    assert lines[-1].startswith("dt (its own initial weights and protocol;")
+    assert lines[-1].startswith("dt (its own initial weights and protocol): its update is")
     assert (
         "DTP is 20.0, 10.0° from BP on its network; hidden rates with |h| > 0.99: 25 %."
         in (lines[-1])

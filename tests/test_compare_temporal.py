@@ -124,3 +124,19 @@ def test_missing_files_and_twice_the_same_name_are_refused(tiny, tmp_path):
     with pytest.raises(ValueError, match="two circuits share a name"):
         load_temporal([tiny, tiny])
     assert [c.name for c in load_temporal([tiny])] == ["tiny_temporal"]
+
+
+@pytest.mark.parametrize("pre", ["Out.apical", "Out"])
+def test_a_reconstruction_error_only_where_the_feedback_decodes_rates(tmp_path, pre):
+    from neurotp.compare import experiment
+    from neurotp.compare.temporal import feedback_is_inverse
+    from neurotp.data import load_dataset
+
+    path = edited(tmp_path, "pre: Out.apical, post: Hid.apical", f"pre: {pre}, post: Hid.apical")
+    c = load_circuit(path)
+    assert feedback_is_inverse(c) == (pre == "Out")
+    data = load_dataset("digits", n_train=50, n_test=20)
+    probe = (data.x_train[:10], data.y_train[:10])
+    res = experiment._train_temporal(c, seed=0, epochs=1, data=data, probe=probe)
+    assert len(res["alignment"]) == 1 and len(res["alignment"][0]["vs_bp"]) == 2
+    assert len(res["reconstruction_mse"]) == (1 if pre == "Out" else 0)

@@ -21,6 +21,7 @@ from neurotp.compare.plots import plot_alignment, plot_learning_curves
 from neurotp.compare.summary import LABELS, label, markdown_table, summarize
 from neurotp.compare.temporal import (
     DEFAULT_TEMPORAL,
+    feedback_is_inverse,
     forward_chain,
     load_temporal,
     read_temporal_network,
@@ -34,6 +35,7 @@ __all__ = [
     "LABELS",
     "cached_compare",
     "check_settings",
+    "feedback_is_inverse",
     "figure_main",
     "forward_chain",
     "label",

@@ -266,12 +266,14 @@ def _train_temporal(circuit, seed: int, epochs: int, data, probe) -> dict[str, A
     training split (validation 0), its update compared with BP / DTP after every epoch."""
     import copy
 
-    from neurotp.compare.temporal import read_temporal_network
+    from neurotp.compare.temporal import feedback_is_inverse, read_temporal_network
 
     c = copy.deepcopy(circuit)
     c.seed, c.protocol.epochs, c.protocol.validation = seed, epochs, 0.0
     res = _train_circuit(c, data, probe, record_alignment=True, reader=read_temporal_network)
     res.pop("sim")
+    if not feedback_is_inverse(c):  # its feedback carries changes: no reconstruction to score
+        res["reconstruction_mse"] = []
     return res
 
 

@@ -33,8 +33,9 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 ]
                 row[f"angle_{key}_mean"] = np.mean(per_seed, axis=0).tolist()
                 row[f"angle_{key}_std"] = np.std(per_seed, axis=0).tolist()
-            rec = [r["reconstruction_mse"][-1] for r in rs]
-            row["final_reconstruction_mse_mean"] = np.mean(rec, axis=0).tolist()
+            if rs[0]["reconstruction_mse"]:
+                rec = [r["reconstruction_mse"][-1] for r in rs]
+                row["final_reconstruction_mse_mean"] = np.mean(rec, axis=0).tolist()
         if "layers_shared" in rs[0]:
             row["layers_shared_with_circuit_init"] = rs[0]["layers_shared"]
         out[name] = row
@@ -81,7 +82,8 @@ def markdown_table(result: dict[str, Any]) -> str:
                 f"{m:.1f} ± {d:.1f}"
                 for m, d in zip(row["angle_vs_dtp_mean"], row["angle_vs_dtp_std"], strict=True)
             )
-            rec = ", ".join(f"{v:.4f}" for v in row["final_reconstruction_mse_mean"])
+            rec = ", ".join(f"{v:.4f}" for v in row.get("final_reconstruction_mse_mean", []))
+            rec = rec or "—"
         else:
             bp = dtp = rec = "—"
         text = label(name)
@@ -107,9 +109,9 @@ def markdown_table(result: dict[str, Any]) -> str:
             ref = ", ".join(f"{m:.1f}" for m in row["angle_dtp_vs_bp_mean"])
             sat = ", ".join(f"{100 * m:.0f} %" for m in row["angle_saturated_mean"])
             lines.append(
-                f"{name} (its own initial weights and protocol; its update is its forward "
-                f"rules' ΔW over the probe batch, its DTP reference uses its compartments' "
-                f"feedback as g): DTP is {ref}° from BP on its network; hidden rates with "
-                f"|h| > 0.99: {sat}."
+                f"{name} (its own initial weights and protocol): its update is its forward "
+                "rules' ΔW over the probe batch; its DTP reference takes g from its feedback "
+                f"into the hidden compartments. DTP is {ref}° from BP on its network; hidden "
+                f"rates with |h| > 0.99: {sat}."
             )
     return "\n".join(lines)

@@ -99,6 +99,17 @@ def check_temporal(c: Circuit, where: str = "--temporal") -> None:
         )
 
 
+def feedback_is_inverse(c: Circuit) -> bool:
+    """Whether every hidden compartment is fed from the layer above's *rates* (then g is a
+    decoder of that layer and its reconstruction error means something), rather than from
+    that layer's compartment (a feedback of changes, e.g. a learned transpose)."""
+    chain = forward_chain(c)
+    return all(
+        _projection(c, (chain[l + 1],), chain[l] + COMPARTMENT_SUFFIX) is not None
+        for l in range(1, len(chain) - 1)
+    )
+
+
 def read_temporal_network(comp: Compiled, state: State) -> Network:
     """The forward and feedback weights of a temporal circuit (see the module doc)."""
     c = comp.circuit
