@@ -162,7 +162,8 @@ print(f"label {y1[0]}; the free network's answer {guess}")
 # The hidden population's compartment a is fed back from above; it nudges the soma by
 # gain·(a − ā) (ā its `rest` trace), or gain·a when it has none, so that at rest, before the
 # label, the nudge is (close to) zero and the unit is what its feedforward input makes it. We
-# follow the hidden unit the loops move most.
+# follow the hidden unit whose rate the label's return moves most (a saturated unit, |h| ≈ 1,
+# hardly moves however large its nudge).
 
 # %%
 hid = next(pr.post for pr in circuit.projections if pr.pre == p.input)
@@ -171,8 +172,8 @@ hs, ha = comp.pop_slice(hid), comp.pop_slice(compartment_of(hid))
 a = start[:, ha]
 a_bar = np.array([trace(spec.apical.rest, k) for k in range(spp)]) if spec.apical.rest else 0.0
 nudge = spec.apical.gain * (a - a_bar)
-j = int(np.argmax(np.abs(nudge[k_label:n_present]).sum(0)))
 h_free = np.vstack([before.r, rec_free[:-1]])[:, hs]
+j = int(np.argmax(np.abs(start[k_label:n_present, hs] - h_free[k_label:n_present]).max(0)))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharex=True)
 axes[0].plot(t, start[:, hs][:, j], label=f"{hid}[{j}], label clamped")
 axes[0].plot(t, h_free[:, j], "--", label=f"{hid}[{j}], label never clamped")
