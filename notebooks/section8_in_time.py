@@ -192,16 +192,20 @@ moved = np.abs(start[:n_present, hs] - h_free[:n_present]).max(1)
 assert moved[:k_label].max() == 0.0  # the two runs are the same until the label arrives
 first = k_label + int(np.argmax(moved[k_label:] > 1e-9))
 quiet = np.abs(nudge[:k_label]).max(1)
-settled = int(np.argmax(quiet < 1e-9))
+loud = np.nonzero(quiet >= 1e-9)[0]
+settled = int(loud[-1]) + 1 if len(loud) else 0  # from this step on, no nudge till the label
 print(
     f"the label, clamped at {onset:g} ms, first moves a hidden rate at {first * dt:g} ms "
     f"(the loop's delays); largest change {moved.max():.3f}"
 )
-print(
-    f"largest |nudge| before the label: {quiet.max():.3f} in the first {settled * dt:g} ms "
-    f"(the previous sample's last return, still in the loop), then {quiet[settled:].max():.1e}; "
-    f"after the label: {np.abs(nudge[k_label:]).max():.3f}"
-)
+if settled < k_label:
+    print(
+        f"largest |nudge| before the label: {quiet.max():.3f}, in the first {settled * dt:g} ms "
+        "(the previous sample's last return, still in the loop), none from then to the label; "
+        f"after the label: {np.abs(nudge[k_label:]).max():.3f}"
+    )
+else:
+    print(f"the nudge does not settle before the label: up to {quiet[-5:].max():.3f} at its end")
 
 # %% [markdown]
 # ## The rule's terms over time
