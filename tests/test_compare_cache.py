@@ -25,3 +25,29 @@ def test_bad_settings_fail_before_anything_trains(monkeypatch):
         cached_compare("64-16-10", "unused", seeds=(0,), baselines=("foo",))
     with pytest.raises(ValueError, match=r"cached_compare: unknown setting\(s\) \['seed'\]"):
         cached_compare("64-16-10", "unused", seed=0)
+
+
+def test_temporal_circuits_are_keyed_by_what_they_hold(tmp_path, monkeypatch):
+    import functools
+    from pathlib import Path
+
+    from neurotp.compare import cache as compare_cache
+
+    calls = []
+
+    @functools.wraps(compare_cache.run_compare)  # the settings are read from its signature
+    def fake(arch, progress=False, **kwargs):
+        calls.append(kwargs["temporal"])
+        return {"arch": arch, "n": len(calls)}
+
+    monkeypatch.setattr(compare_cache, "run_compare", fake)
+    text = (Path(__file__).resolve().parents[1] / "circuits" / "digits_temporal.yaml").read_text()
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(text)
+    b.write_text(text)
+    first = cached_compare("64-16-10", tmp_path / "c", temporal=(str(a),))
+    # the same circuit elsewhere: read back; the circuit changed: computed again
+    assert cached_compare("64-16-10", tmp_path / "c", temporal=(str(b),)) == first
+    b.write_text(text.replace("seed: 0", "seed: 5", 1))
+    assert cached_compare("64-16-10", tmp_path / "c", temporal=(str(b),))["n"] == 2
+    assert len(calls) == 2

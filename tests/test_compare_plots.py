@@ -81,3 +81,22 @@ def test_alignment_is_the_nan_mean_over_seeds_per_layer(tmp_path, saved_figures)
     np.testing.assert_array_equal(layers[0].get_xdata(), [1, 2])
     dtp = [ln for ln in vs_dtp.get_lines() if ln.get_label().startswith("layer")]
     np.testing.assert_allclose(dtp[1].get_ydata(), [51.0, 41.0])
+
+
+def test_a_temporal_circuit_has_its_own_dashed_lines(tmp_path, saved_figures):
+    result = made_up_result()
+    circuit = result["runs"]["circuit"]
+    result["runs"]["temporal:dt"] = [
+        {**r, "alignment": [{**a, "vs_bp": [x + 10.0 for x in a["vs_bp"]]} for a in r["alignment"]]}
+        for r in circuit
+    ]
+    plot_alignment(result, tmp_path / "alignment.png")
+    plot_learning_curves(result, tmp_path / "curves.png")
+    vs_bp = saved_figures[0].axes[0]
+    lines = {ln.get_label(): ln for ln in vs_bp.get_lines()}
+    mine = lines["dt (section 8 in time), layer 1"]
+    np.testing.assert_allclose(mine.get_ydata(), [95.0, 80.0])
+    assert mine.get_linestyle() == "--" and lines["layer 1"].get_linestyle() == "-"
+    assert mine.get_color() == lines["layer 1"].get_color()
+    curves = [ln.get_label() for ln in saved_figures[1].axes[0].get_lines()]
+    assert curves[-1] == "dt (section 8 in time)"

@@ -1,4 +1,5 @@
-"""``neurotp compare``: circuit rules vs BP, FA, TP, DTP and Algorithm 5 from the same init."""
+"""``neurotp compare``: circuit rules vs BP, FA, TP, DTP and Algorithm 5 from the same init,
+and the section-8-in-time circuits (``--temporal``) beside them."""
 
 from __future__ import annotations
 
@@ -24,19 +25,48 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
     p.add_argument("--lr", type=float, default=0.01, help="baselines' Adam learning rate")
+    p.add_argument(
+        "--temporal",
+        nargs="*",
+        default=None,
+        metavar="CIRCUIT",
+        help="section-8-in-time circuit files, each a row in its architecture's table "
+        "(default: circuits/digits_temporal.yaml of the source checkout, if there; "
+        "--temporal with no file: none)",
+    )
     p.add_argument("--out", default="runs/compare")
     p.add_argument("--force", action="store_true", help="recompute even if OUT/_cache has it")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from neurotp.compare import cached_compare, check_settings, markdown_table, write_outputs
+    from neurotp.compare import (
+        DEFAULT_TEMPORAL,
+        cached_compare,
+        check_settings,
+        load_temporal,
+        markdown_table,
+        parse_arch,
+        temporal_sizes,
+        write_outputs,
+    )
 
     archs = args.arch or ["64-16-10", "64-16-16-10"]
     # every user error before the first circuit trains (raised as ValueError: one error line)
     check_settings(archs, args.seeds, args.epochs, args.baselines, args.batch_size, args.lr)
+    if args.temporal is None:
+        args.temporal = [str(DEFAULT_TEMPORAL)] if DEFAULT_TEMPORAL.is_file() else []
+    temporal = list(zip(args.temporal, load_temporal(args.temporal), strict=True))
+    for path, c in temporal:
+        if temporal_sizes(c) not in [parse_arch(a) for a in archs]:
+            got = "-".join(map(str, temporal_sizes(c)))
+            raise ValueError(
+                f"--temporal: {path} is {got}, which no --arch gives; allowed: "
+                f"circuits of {', '.join(archs)}"
+            )
     results = []
     for arch in archs:
+        mine = tuple(p for p, c in temporal if temporal_sizes(c) == parse_arch(arch))
         r = cached_compare(
             arch,
             Path(args.out) / "_cache",
@@ -46,6 +76,7 @@ def main(args: argparse.Namespace) -> int:
             baselines=tuple(args.baselines),
             batch_size=args.batch_size,
             lr=args.lr,
+            temporal=mine,
             progress=True,
         )
         print(markdown_table(r), flush=True)

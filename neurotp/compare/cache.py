@@ -10,6 +10,7 @@ from typing import Any
 
 from neurotp.circuit.library import tp_circuit
 from neurotp.compare.experiment import check_settings, parse_arch, run_compare
+from neurotp.compare.temporal import load_temporal
 
 
 def cached_compare(
@@ -48,6 +49,11 @@ def cached_compare(
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
     # the key covers the settings and the circuit the builder makes, so edits recompute
     settings["circuit"] = tp_circuit(parse_arch(arch)).to_dict()
+    # temporal circuits by what they hold, not where they lie; none: the key it had before them
+    if settings["temporal"]:
+        settings["temporal"] = [c.to_dict() for c in load_temporal(settings["temporal"])]
+    else:
+        del settings["temporal"]
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     path = Path(cache_dir) / f"compare_{arch}_{key}.json"
     if path.exists() and not force:

@@ -9,6 +9,12 @@ circuit epoch, on a fixed probe batch, the circuit's weight change per layer is 
 the backprop gradient and the DTP update of the same network on the same inputs
 (:mod:`neurotp.metrics.alignment`); the short-loop reconstruction error of each hidden layer
 is recorded too.
+
+Section-8-in-time circuits (``temporal``: circuit files such as ``circuits/digits_temporal.yaml``,
+:mod:`neurotp.compare.temporal`) of the same architecture are rows of their own: each is trained
+for the same epochs on the same data, with its own initial weights and protocol otherwise (its
+validation split set to 0, as every row trains on the whole training split), and its update on
+the probe batch (its forward rules' ΔW over the batch) is compared with BP and DTP the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 from neurotp.circuit import compile_circuit, make_drive
 from neurotp.circuit.library import tp_circuit
 from neurotp.compare.summary import summarize
+from neurotp.compare.temporal import RUN_PREFIX, load_temporal, temporal_sizes
 from neurotp.metrics.alignment import (
     angle_degrees,
     bp_update,
@@ -81,10 +88,11 @@ def check_settings(
         raise ValueError(f"--lr: must be a finite number > 0, got {lr!r}")
 
 
-def _circuit_alignment(sim, probe_x, probe_y) -> dict[str, list[float]]:
-    """Angles per layer between the circuit's change over the probe batch and BP / DTP."""
+def _circuit_alignment(sim, probe_x, probe_y, reader=read_network) -> dict[str, list[float]]:
+    """Angles per layer between the circuit's change over the probe batch and BP / DTP
+    (``reader`` reads the network out of the circuit's state)."""
     comp, state = sim.comp, sim.state
-    net = read_network(comp, state)
+    net = reader(comp, state)
     t = np.eye(10)[probe_y]
     bp = bp_update(net, probe_x.astype(np.float64), t)
     dtp = dtp_update(net, probe_x.astype(np.float64), t)
@@ -96,7 +104,7 @@ def _circuit_alignment(sim, probe_x, probe_y) -> dict[str, list[float]]:
     drive = make_drive(probe_comp, probe_x, probe_y, np.random.default_rng(0), train=False)
     drive.clamp, drive.learn = True, True
     engine.run(drive)
-    after = read_network(probe_comp, engine.state)
+    after = reader(probe_comp, engine.state)
     out: dict[str, list[float]] = {"vs_bp": [], "vs_dtp": [], "dtp_vs_bp": []}
     for l in range(len(net.W)):
         dw = after.W[l] - net.W[l]
@@ -109,7 +117,9 @@ def _circuit_alignment(sim, probe_x, probe_y) -> dict[str, list[float]]:
     return out
 
 
-def _train_circuit(circuit, data, probe, record_alignment: bool) -> dict[str, Any]:
+def _train_circuit(
+    circuit, data, probe, record_alignment: bool, reader=read_network
+) -> dict[str, Any]:
     from neurotp.simulation import Simulation
 
     sim = Simulation(circuit, data=data)
@@ -122,11 +132,11 @@ def _train_circuit(circuit, data, probe, record_alignment: bool) -> dict[str, An
         m = sim.train_epoch()
         curve.append((m.samples_seen, m.test_accuracy))
         if record_alignment:
-            a = _circuit_alignment(sim, *probe)
+            a = _circuit_alignment(sim, *probe, reader=reader)
             align.append({"epoch": m.epoch, **a})
             recon.append(
                 inverse_reconstruction_mse(
-                    read_network(sim.comp, sim.state), data.x_test.astype(np.float64)
+                    reader(sim.comp, sim.state), data.x_test.astype(np.float64)
                 )
             )
     return {
@@ -188,14 +198,21 @@ def run_compare(
     batch_size: int = 32,
     lr: float = 0.01,
     n_probe: int = 100,
+    temporal: Sequence[str] = (),
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Run everything for one architecture; returns a JSON-able dict (see module doc)."""
+    """Run everything for one architecture; returns a JSON-able dict (see module doc).
+    ``temporal``: paths of section-8-in-time circuit files of this architecture."""
     from neurotp.data import load_dataset
 
     seeds, baselines = tuple(seeds), tuple(baselines)
     check_settings(arch, seeds, epochs, baselines, batch_size, lr, n_probe)
     sizes = parse_arch(arch)
+    temporal_circuits = load_temporal(temporal)
+    for c in temporal_circuits:
+        if temporal_sizes(c) != sizes:
+            got = "-".join(map(str, temporal_sizes(c)))
+            raise ValueError(f"--temporal: circuit {c.name!r} is {got}, not --arch {arch}")
     data = load_dataset("digits")
     probe_idx = np.random.default_rng(123).choice(len(data.x_train), n_probe, replace=False)
     probe = (data.x_train[probe_idx].astype(np.float64), data.y_train[probe_idx])
@@ -224,6 +241,10 @@ def run_compare(
             runs.setdefault(name, []).append(
                 _train_baseline(name, sizes, init, data, seed, epochs, batch_size, lr)
             )
+        for tc in temporal_circuits:
+            runs.setdefault(RUN_PREFIX + tc.name, []).append(
+                _train_temporal(tc, seed, epochs, data, probe)
+            )
         if progress:
             print(f"  {arch} seed {seed} done", flush=True)
     return {
@@ -234,9 +255,26 @@ def run_compare(
         "batch_size_baselines": batch_size,
         "lr_baselines": lr,
         "n_probe": n_probe,
+        "temporal": [c.name for c in temporal_circuits],
         "runs": runs,
         "summary": summarize(runs),
     }
+
+
+def _train_temporal(circuit, seed: int, epochs: int, data, probe) -> dict[str, Any]:
+    """One seed of a section-8-in-time circuit: its own protocol, ``epochs`` epochs, the whole
+    training split (validation 0), its update compared with BP / DTP after every epoch."""
+    import copy
+
+    from neurotp.compare.temporal import feedback_is_inverse, read_temporal_network
+
+    c = copy.deepcopy(circuit)
+    c.seed, c.protocol.epochs, c.protocol.validation = seed, epochs, 0.0
+    res = _train_circuit(c, data, probe, record_alignment=True, reader=read_temporal_network)
+    res.pop("sim")
+    if not feedback_is_inverse(c):  # its feedback carries changes: no reconstruction to score
+        res["reconstruction_mse"] = []
+    return res
 
 
 def _forward_weights(comp, state):

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from neurotp.compare.temporal import RUN_PREFIX
+
 
 def _averaged(alignment: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The epochs whose angles are averaged: 2..end, or epoch 1 when it is the only one."""
@@ -31,8 +33,9 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 ]
                 row[f"angle_{key}_mean"] = np.mean(per_seed, axis=0).tolist()
                 row[f"angle_{key}_std"] = np.std(per_seed, axis=0).tolist()
-            rec = [r["reconstruction_mse"][-1] for r in rs]
-            row["final_reconstruction_mse_mean"] = np.mean(rec, axis=0).tolist()
+            if rs[0]["reconstruction_mse"]:
+                rec = [r["reconstruction_mse"][-1] for r in rs]
+                row["final_reconstruction_mse_mean"] = np.mean(rec, axis=0).tolist()
         if "layers_shared" in rs[0]:
             row["layers_shared_with_circuit_init"] = rs[0]["layers_shared"]
         out[name] = row
@@ -48,6 +51,13 @@ LABELS = {
     "dtp": "DTP",
     "alg5": "Algorithm 5",
 }
+
+
+def label(name: str) -> str:
+    """The row label of run ``name`` (``temporal:NAME`` for a section-8-in-time circuit)."""
+    if name.startswith(RUN_PREFIX):
+        return f"{name[len(RUN_PREFIX) :]} (section 8 in time)"
+    return LABELS.get(name, name)
 
 
 def markdown_table(result: dict[str, Any]) -> str:
@@ -72,15 +82,16 @@ def markdown_table(result: dict[str, Any]) -> str:
                 f"{m:.1f} ± {d:.1f}"
                 for m, d in zip(row["angle_vs_dtp_mean"], row["angle_vs_dtp_std"], strict=True)
             )
-            rec = ", ".join(f"{v:.4f}" for v in row["final_reconstruction_mse_mean"])
+            rec = ", ".join(f"{v:.4f}" for v in row.get("final_reconstruction_mse_mean", []))
+            rec = rec or "—"
         else:
             bp = dtp = rec = "—"
-        label = LABELS.get(name, name)
+        text = label(name)
         if row.get("layers_shared_with_circuit_init", n_layers) < n_layers:
-            label += (
+            text += (
                 f" (first {row['layers_shared_with_circuit_init']} layers from the circuit's init)"
             )
-        lines.append(f"| {label} | {acc} | {row['samples_seen']} | {bp} | {dtp} | {rec} |")
+        lines.append(f"| {text} | {acc} | {row['samples_seen']} | {bp} | {dtp} | {rec} |")
     lines.append("")
     epochs = "epochs 2..end" if result["epochs"] > 1 else "epoch 1 (the only one)"
     lines.append(f"Angles: layer 1 first; mean over {epochs}, then mean ± std over seeds.")
@@ -92,4 +103,15 @@ def markdown_table(result: dict[str, Any]) -> str:
             f"Reference on the circuit's own network: the DTP update (with φ′) is {ref}° from "
             f"the BP gradient; hidden rates with |h| > 0.99: {sat}."
         )
+    for name in result.get("temporal", []):
+        row = s.get(RUN_PREFIX + name, {})
+        if "angle_dtp_vs_bp_mean" in row:
+            ref = ", ".join(f"{m:.1f}" for m in row["angle_dtp_vs_bp_mean"])
+            sat = ", ".join(f"{100 * m:.0f} %" for m in row["angle_saturated_mean"])
+            lines.append(
+                f"{name} (its own initial weights and protocol): its update is its forward "
+                "rules' ΔW over the probe batch; its DTP reference takes g from its feedback "
+                f"into the hidden compartments. DTP is {ref}° from BP on its network; hidden "
+                f"rates with |h| > 0.99: {sat}."
+            )
     return "\n".join(lines)

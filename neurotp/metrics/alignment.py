@@ -3,7 +3,9 @@ or the difference-target-propagation update of the same network on the same inpu
 
 The network is read out of a :func:`neurotp.circuit.library.tp_circuit` circuit's state:
 forward layers ``h_l = tanh(W_l h_{l-1} + b_l)``, output ``y = sigmoid(W_L h_{L-1} + b_L)``
-(the steady state of its forward populations), feedback ``g_l(h) = tanh(V_l h + c_l)``.
+(the steady state of its forward populations), feedback ``g_l(h) = tanh(V_l h + c_l)``
+(another activation where ``Network.feedback`` says so: a compartment's, for the temporal
+circuits read by :mod:`neurotp.compare.temporal`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurotp.circuit.activations import activation
 from neurotp.circuit.compiled import Compiled, State
 
 
@@ -22,6 +25,7 @@ class Network:
     V: list[np.ndarray | None]  # V[l-1]: feedback from layer l to layer l-1 (None for l=1)
     c: list[np.ndarray | None]
     beta: float
+    feedback: str = "tanh"  # the activation of the feedback g_l
 
 
 def read_network(comp: Compiled, state: State) -> Network:
@@ -73,10 +77,11 @@ def dtp_update(net: Network, x: np.ndarray, t: np.ndarray) -> list[np.ndarray]:
     −∂/∂W_l ½‖f_l(h_{l−1}) − ĥ_l‖² for every layer."""
     hs = _forward(net, x)
     L = len(net.W)
+    phi = activation(net.feedback)
     targets = [None] * (L + 1)
     targets[L] = hs[L] + net.beta * (t - hs[L])
     for l in range(L, 1, -1):
-        g = lambda h, l=l: np.tanh(h @ net.V[l - 1].T + net.c[l - 1])  # noqa: E731
+        g = lambda h, l=l: phi(h @ net.V[l - 1].T + net.c[l - 1])  # noqa: E731
         targets[l - 1] = hs[l - 1] + g(targets[l]) - g(hs[l])
     out = []
     for l in range(1, L + 1):
@@ -102,8 +107,9 @@ def angle_degrees(a: np.ndarray, b: np.ndarray) -> float:
 def inverse_reconstruction_mse(net: Network, x: np.ndarray) -> list[float]:
     """Per hidden layer l: mean ‖g_{l+1}(f_{l+1}(h_l)) − h_l‖² (the short loop's error)."""
     hs = _forward(net, x)
+    phi = activation(net.feedback)
     out = []
     for l in range(1, len(net.W)):
-        rec = np.tanh(hs[l + 1] @ net.V[l].T + net.c[l])
+        rec = phi(hs[l + 1] @ net.V[l].T + net.c[l])
         out.append(float(np.mean((rec - hs[l]) ** 2)))
     return out
