@@ -121,6 +121,8 @@ def test_brian2_rate_mode_equals_numba(name, numba_runs):
     from neurotp.engines.brian2 import Brian2Engine
 
     comp, train, test, after_train, final, m_train, m_test = numba_runs(name)
+    if any(p.apical is not None for p in comp.circuit.populations):
+        pytest.skip(f"{name}: compartments are not yet lowered to Brian2 (issue 12, item 5)")
     eng = Brian2Engine(comp, target="numpy")
     b_train = eng.run(train).means
     d = _max_diff(eng.state, after_train)
