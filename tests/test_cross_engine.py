@@ -114,8 +114,23 @@ def test_reference_equals_numba(name, numba_runs):
     assert np.max(np.abs(r_test - m_test)) <= 1e-9
 
 
+# Brian2 builds each network in seconds: in the default run, controls that only cut a
+# projection or a rule of a circuit that is compared anyway, and the large Fashion-MNIST
+# circuits (the digits ones have the same wiring), run with the slow tests.
+_CUT_VARIANTS = ("_frozen.yaml", "_nofeedback.yaml", "_short.yaml", "_long.yaml")
+
+
+def _brian2_params() -> list:
+    return [
+        pytest.param(n, marks=pytest.mark.slow)
+        if n.endswith(_CUT_VARIANTS) or n.startswith("fmnist_")
+        else n
+        for n in _rate_circuits()
+    ]
+
+
 @pytest.mark.brian2
-@pytest.mark.parametrize("name", _rate_circuits())
+@pytest.mark.parametrize("name", _brian2_params())
 def test_brian2_rate_mode_equals_numba(name, numba_runs):
     pytest.importorskip("brian2", reason="pip install 'neurotp[brian2]'")
     from neurotp.engines.brian2 import Brian2Engine
