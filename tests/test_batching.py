@@ -56,3 +56,13 @@ def test_rounds_keep_the_frames_of_each_sample():
     assert rd.stim.shape == (3, 2, 4, 6)
     for f in range(4):  # sample 3 = round 1, copy 1
         np.testing.assert_array_equal(rd.stim[1, 1, f], d.stim[3 * 4 + f])
+
+
+def test_the_batched_engines_refuse_a_step_recording_naming_the_engine_that_records():
+    import pytest
+
+    from neurotp.engines.batching import refuse_recording
+
+    refuse_recording(0)
+    with pytest.raises(ValueError, match="record_every: .*Simulation.single_engine"):
+        refuse_recording(5)

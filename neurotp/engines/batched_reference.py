@@ -19,7 +19,13 @@ from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
 from neurotp.circuit.rules import OJA, SRC_PRE, SRC_RATE
 from neurotp.engines.base import Engine, RunResult
-from neurotp.engines.batching import batch_of, batched_state, rounds, unround
+from neurotp.engines.batching import (
+    batch_of,
+    batched_state,
+    refuse_recording,
+    rounds,
+    unround,
+)
 
 _PHI = {code: activation(name) for name, code in ACTIVATION_CODES.items()}
 
@@ -139,11 +145,7 @@ class BatchedReferenceEngine(Engine):
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
     ) -> RunResult:
-        if record_every:
-            raise ValueError(
-                "record_every: the batched engines do not record; record with a batch-1 "
-                "engine (Simulation.single_engine)"
-            )
+        refuse_recording(record_every)
         c = self.comp
         rd = rounds(c, drive, self.batch)
         spp = c.steps_per_presentation

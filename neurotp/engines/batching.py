@@ -48,6 +48,15 @@ class Rounds(NamedTuple):
     noise: np.ndarray
 
 
+def refuse_recording(record_every: int) -> None:
+    """The batched engines do not record step by step: say which engine does."""
+    if record_every:
+        raise ValueError(
+            "record_every: the batched engines do not record; record with a batch-1 "
+            "engine (Simulation.single_engine)"
+        )
+
+
 def batch_of(comp: Compiled) -> int:
     """The circuit's ``protocol.batch``."""
     return int(comp.circuit.protocol.batch)

@@ -33,12 +33,19 @@ from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
 from neurotp.circuit.rules import OJA
 from neurotp.engines.base import Engine, RunResult
-from neurotp.engines.batching import batch_of, batched_state, rounds, unround
+from neurotp.engines.batching import (
+    batch_of,
+    batched_state,
+    refuse_recording,
+    rounds,
+    unround,
+)
 from neurotp.engines.numba.plasticity import fill_rows
 from neurotp.engines.numba.rows import matrix, phi
 from neurotp.engines.numba.tables import (
     LOWER_SAME_TR,
     LOWER_SAME_X,
+    check_dtype,
     lowering,
     projection_table,
     rule_rows,
@@ -308,8 +315,7 @@ class BatchedNumbaEngine(Engine):
         threads: int | None = None,
         block_steps: int | str | None = None,
     ):
-        if np.dtype(dtype) not in (np.float64, np.float32):
-            raise ValueError(f"dtype: {np.dtype(dtype)} not supported; allowed: float64, float32")
+        check_dtype(dtype)
         if block_steps not in (None, 1):
             raise ValueError(
                 f"block_steps: {block_steps!r}; delay blocks are a batch-1 device, the batched "
@@ -360,11 +366,7 @@ class BatchedNumbaEngine(Engine):
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
     ) -> RunResult:
-        if record_every:
-            raise ValueError(
-                "record_every: the batched engines do not record; record with a batch-1 "
-                "engine (Simulation.single_engine)"
-            )
+        refuse_recording(record_every)
         from threadpoolctl import threadpool_limits
 
         c, s = self.comp, self.state

@@ -13,6 +13,7 @@ from neurotp.engines.numba.blocks import block_buffers, block_plan
 from neurotp.engines.numba.loop import run_drive
 from neurotp.engines.numba.tables import (
     Outputs,
+    check_dtype,
     drive_arrays,
     lowering,
     projection_table,
@@ -44,8 +45,7 @@ class NumbaEngine(Engine):
         state: State | None = None,
         block_steps: int | str | None = "delay",
     ):
-        if np.dtype(dtype) not in (np.float64, np.float32):
-            raise ValueError(f"dtype: {np.dtype(dtype)} not supported; allowed: float64, float32")
+        check_dtype(dtype)
         super().__init__(comp, dtype, state)
         self.block_k, block_tr = block_plan(comp, block_steps)
         self._units = unit_table(comp)

@@ -35,6 +35,12 @@ from neurotp.circuit.rules import OJA, SRC_PRE
 LOWER_AB, LOWER_SAME_X, LOWER_SAME_TR, LOWER_SWAP = 0, 1, 2, 3
 
 
+def check_dtype(dtype: type) -> None:
+    """The Numba engines run float64 or float32 state."""
+    if np.dtype(dtype) not in (np.float64, np.float32):
+        raise ValueError(f"dtype: {np.dtype(dtype)} not supported; allowed: float64, float32")
+
+
 class StateArrays(NamedTuple):
     """The engine's state arrays, updated in place by the kernels."""
 
