@@ -14,20 +14,24 @@ final test accuracy, mean ± std over seeds:
   amount (it must match the path through L, or Y's compartment is not 0 at rest);
 - ``apical``: τ of the two compartments (H.apical and Y.apical together);
 - ``pre``: τ of X̄, the presynaptic trace of the hidden rule (W1);
-- ``post``: τ of H̄, the presynaptic trace of W2 and the post-side signal of G's rule.
+- ``post``: τ of H̄, the presynaptic trace of W2 and the post-side signal of G's rule;
+- ``apical_fine``, ``pre_fine``, ``post_fine``: the three τ axes down to 0.5 ms, which needs
+  the step at 0.5 ms (:data:`FINE`: every relay a relay again at that step), each with its
+  file value at that step beside it, drawn hollow on the τ panel;
+- ``memory``: τ of X̄ with the feedback 20 ms late (the nudge lands in the next sample).
 
 The axes are the table :data:`AXES` (field paths, as ``neurotp run --set`` writes them, and
 the fields that move with each). For the first seed of every point it also measures what the
 hidden soma receives from the label: its nudge over the labelled sample and the next one,
-with the label clamped minus free (:func:`nudge_course`), the check of the explanation of
-where and why accuracy breaks.
+with the label clamped minus free (:func:`neurotp.metrics.nudge.nudge_course`), the check of
+the explanation of where and why accuracy breaks.
 
 Every point (axis value × seed) is cached in its own file under figures/_cache/time/ (the key:
 the resolved circuit's hash, epochs, whether it measures the nudge), apart from plotting, so
 an interrupted run resumes where it stopped and the circuit as it is runs once for all axes.
 
     python figures/fig_time.py [--circuit circuits/digits_temporal.yaml] [--seeds 0 1 2]
-        [--epochs 15] [--n-train N] [--axes feedback label apical pre post] [--jobs 2]
+        [--epochs 15] [--n-train N] [--axes feedback label apical pre post ...] [--jobs 2]
         [--reference circuits/digits_temporal_frozen.yaml] [--force] [--plot-only]
 """
 
@@ -44,11 +48,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from neurotp.metrics.nudge import DIAG_PRESENTATIONS, arrival, label_share, nudge_course
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = HERE / "_cache" / "time"
 REFERENCE = "reference"  # the axis name of the --reference circuit's points
-DIAG_PRESENTATIONS = 40  # test samples whose label's nudge is measured
 
 
 class Axis(NamedTuple):
@@ -62,10 +67,25 @@ class Axis(NamedTuple):
     diag: tuple[float, ...] = ()  # values whose nudge (measured on the first seed) is drawn
     scale: str = "linear"
     fixed: tuple[str, ...] = ()  # ``field=value`` overrides at every value of the axis
+    of: str = ""  # drawn on the panel and in the colour of this axis (a variant of it)
 
 
 DELAYS = (1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 20.0)
 TAUS = (1.0, 2.0, 5.0, 20.0, 50.0)
+# τ below the 1 ms step needs a finer step (the engines integrate x̄ += dt/τ·(r − x̄), τ ≥ dt):
+# the circuit at dt = 0.5 ms with every relay (soma and compartment, τ = dt at 1 ms) a relay
+# again (τ = 0.5 ms), and Y → Y.apical at the length of the path through L, which is
+# 1 + 0.5 + 1 ms now (Y's compartment stays exactly 0 until the label: tested). Each τ axis
+# gets its 0.5 ms point and its value in the file at that step.
+FINE = (
+    "protocol.dt=0.5",
+    "populations.H.tau=0.5",
+    "populations.Y.tau=0.5",
+    "populations.L.tau=0.5",
+    "populations.H.apical.tau=0.5",
+    "populations.Y.apical.tau=0.5",
+    "projections.YYa.delay=2.5",
+)
 AXES: dict[str, Axis] = {
     "feedback": Axis(
         "delay of the feedback Y.apical → H.apical (G)",
@@ -91,6 +111,21 @@ AXES: dict[str, Axis] = {
     "post": Axis(
         "τ of H̄ (pre trace of W2, post trace of G)", "traces.H_bar.tau", TAUS, scale="log"
     ),
+    "apical_fine": Axis(
+        "τ of the compartments, at dt = 0.5 ms",
+        "populations.H.apical.tau",
+        (0.5, 1.0),
+        follow=("populations.Y.apical.tau",),
+        scale="log",
+        fixed=FINE,
+        of="apical",
+    ),
+    "pre_fine": Axis(
+        "τ of X̄, at dt = 0.5 ms", "traces.X_bar.tau", (0.5, 5.0), scale="log", fixed=FINE, of="pre"
+    ),
+    "post_fine": Axis(
+        "τ of H̄, at dt = 0.5 ms", "traces.H_bar.tau", (0.5, 5.0), scale="log", fixed=FINE, of="post"
+    ),
     # the check of why a late nudge still teaches: X̄'s memory of the labelled sample
     "memory": Axis(
         "τ of X̄ with G's delay at 20 ms (the nudge lands in the next sample)",
@@ -106,7 +141,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--circuit", default=str(ROOT / "circuits" / "digits_temporal.yaml"))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    # 15 of the circuit's 30 epochs: the budget of 78 runs on a shared 2-core machine
+    # 15 of the circuit's 30 epochs: the budget of 96 runs (12 at dt = 0.5 ms) on 2 cores
     p.add_argument("--epochs", type=int, default=15, help="0: the circuit's own")
     p.add_argument("--n-train", type=int, default=None, help="default: the circuit's")
     p.add_argument("--axes", nargs="+", default=list(AXES), choices=list(AXES))
@@ -212,7 +247,7 @@ def run_point(circuit: str, p: Point, epochs: int | None, n_train: int | None, h
 
     t0 = time.perf_counter()
     sim = Simulation(load(p.circuit or circuit, p.overrides, p.seed, n_train))
-    out: dict[str, Any] = {"axis": p.axis, "value": p.value, "seed": p.seed}
+    out: dict[str, Any] = {"axis": p.axis, "value": p.value, "seed": p.seed, "dt": sim.comp.dt}
     if p.circuit:
         out["circuit"] = p.circuit
     try:
@@ -226,77 +261,6 @@ def run_point(circuit: str, p: Point, epochs: int | None, n_train: int | None, h
         out["nudge"] = nudge_course(sim, hidden)
     out["seconds"] = time.perf_counter() - t0
     return out
-
-
-# ---- the measurement: the nudge the hidden soma receives ---------------------------------
-def trace_course(comp, state0, record: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray]:
-    """Trace ``i`` at the start of every step of a run that started from ``state0`` and
-    recorded every unit after every step (``record``), rebuilt by the engines' own update
-    x̄ += α·(r(t − d) − x̄); and its value after the run. Valid for traces of free units
-    (their rate at the start of a step is the one recorded after the step before)."""
-    n, off, src = int(comp.tr_n[i]), int(comp.tr_off[i]), int(comp.tr_src_off[i])
-    d, alpha, L, t0 = int(comp.tr_delay[i]), float(comp.tr_alpha[i]), comp.hist_len, state0.t
-    start = np.vstack([state0.r[None, src : src + n], record[:-1, src : src + n]])
-    tr = state0.tr[off : off + n].copy()
-    out = np.empty((len(record), n))
-    for t in range(len(record)):
-        out[t] = tr
-        past = start[t - d] if t >= d else state0.hist[(t0 + t - d) % L, src : src + n]
-        tr = tr + alpha * (past - tr)
-    return out, tr
-
-
-def nudge_course(sim, hidden: str, n: int = DIAG_PRESENTATIONS) -> dict[str, list[float]]:
-    """The label's own nudge at ``hidden``'s soma, gain·(a − ā) (gain·a for a compartment
-    without a rest trace), over its presentation and the next one (onset of the first at
-    step 0), on the trained circuit with learning off.
-
-    The test samples are presented one after another with the label running free (input
-    noise as in training). At each sample j, from the same state, the pair (j, j + 1) runs
-    twice: with the label clamped during j as in training (``C``), and free (``F``). ``label``
-    is the mean over units and samples of |nudge_C − nudge_F| at each step (what the label
-    caused: zero before it arrives, and what it causes in the next sample after it left);
-    ``switch`` the mean |nudge_F| (what the sample switches alone cause)."""
-    from dataclasses import replace
-
-    from neurotp.circuit.protocol import make_drive
-
-    comp = sim.comp
-    pop = comp.circuit.population(hidden)
-    if pop.apical is None:
-        raise ValueError(
-            f"--hidden {hidden}: has no compartment; allowed: a population with apical"
-        )
-    x, y = sim.data.x_test[: n + 1], sim.data.y_test[: n + 1]
-    rng = np.random.default_rng([sim.circuit.seed, 4241])
-    drives = [make_drive(comp, x[j : j + 1], y[j : j + 1], rng, train=True) for j in range(n + 1)]
-    free = [replace(d, learn=False, clamp=False) for d in drives]
-    a_sl = comp.pop_slice(hidden + ".apical")
-    i = (
-        None
-        if pop.apical.rest is None
-        else [t.name for t in comp.circuit.traces].index(pop.apical.rest)
-    )
-    walker = sim.make_engine(state=sim.state.copy())  # runs the samples with the label free
-    label, switch = [], []
-    for j in range(n):
-        nudge = {}
-        for name, first in (("C", replace(drives[j], learn=False)), ("F", free[j])):
-            engine = sim.make_engine(state=walker.state.copy())
-            state0 = engine.state.copy()
-            record = np.vstack([engine.run(d, record_every=1).record for d in (first, free[j + 1])])
-            a = np.vstack([state0.r[None, a_sl], record[:-1, a_sl]])
-            if i is not None:  # gain·(a − ā), ā the rest trace; gain·a without one
-                rest, final = trace_course(comp, state0, record, i)
-                # the rebuilt trace must end where the engine's did, or it is not the engine's
-                sl = slice(int(comp.tr_off[i]), int(comp.tr_off[i] + comp.tr_n[i]))
-                np.testing.assert_allclose(final, engine.state.tr[sl], atol=1e-9)
-                a = a - rest
-            nudge[name] = pop.apical.gain * a
-        label.append(np.abs(nudge["C"] - nudge["F"]).mean(1))
-        switch.append(np.abs(nudge["F"]).mean(1))
-        walker.run(free[j])
-    return {"label": np.mean(label, 0).tolist(), "switch": np.mean(switch, 0).tolist()}
 
 
 # ---- compute and plot --------------------------------------------------------------------
@@ -369,19 +333,9 @@ def summary(rows: list[dict]) -> dict[str, dict[float, tuple[float, float, int]]
     }
 
 
-def arrival(nudge: dict[str, list[float]], proto: dict) -> float:
-    """When the label's nudge first exceeds 5 % of its peak (ms after the sample's onset)."""
-    lab = np.asarray(nudge["label"])
-    return float(np.argmax(lab > 0.05 * lab.max()) * proto["dt"]) if lab.max() > 0 else np.nan
-
-
-def label_share(nudge: dict[str, list[float]], proto: dict) -> tuple[float, float]:
-    """The label's nudge summed over its own clamp [label_delay, present), and the share of
-    its whole effect (over its presentation and the next) that falls there."""
-    lab = np.asarray(nudge["label"])
-    i0, i1 = (int(round(proto[k] / proto["dt"])) for k in ("label_delay", "present"))
-    inside = float(lab[i0:i1].sum())
-    return inside, inside / max(float(lab.sum()), 1e-300)
+def at_dt(proto: dict, row: dict) -> dict:
+    """The protocol with the step the row ran at (a point may change ``protocol.dt``)."""
+    return {**proto, "dt": row.get("dt", proto["dt"])}
 
 
 def plot(rows: list[dict], proto: dict, path: str, hidden: str = "H") -> None:
@@ -397,7 +351,7 @@ def plot(rows: list[dict], proto: dict, path: str, hidden: str = "H") -> None:
     low = min([60.0] + [m - sd - 5 for d in s.values() for m, sd, _ in d.values()])
     shares = {  # axis -> value -> the share of the label's nudge in its own clamp (first seed)
         n: {
-            r["value"]: 100 * label_share(r["nudge"], proto)[1]
+            r["value"]: 100 * label_share(r["nudge"], at_dt(proto, r))[1]
             for r in rows
             if r["axis"] == n and r.get("nudge")
         }
@@ -406,13 +360,15 @@ def plot(rows: list[dict], proto: dict, path: str, hidden: str = "H") -> None:
     }
     for panel, names in ((axs[0, 0], delays), (axs[0, 1], taus)):
         twin = panel.twinx()
-        for k, name in enumerate(names):
+        main = [n for n in names if not AXES[n].of]
+        for name in names:
             v = np.array(list(s[name]))
             m, sd = (np.array([s[name][x][i] for x in v]) for i in (0, 1))
-            color = f"C{k}"
-            panel.errorbar(
-                v, m, yerr=sd, marker="o", ms=4, capsize=3, color=color, label=AXES[name].label
-            )
+            of = AXES[name].of
+            parent = of or name  # a variant is drawn in its axis' colour (or its own, alone)
+            color = f"C{main.index(parent) if parent in main else names.index(name)}"
+            style = dict(marker="s", ms=5, mfc="none", ls="--") if of else dict(marker="o", ms=4)
+            panel.errorbar(v, m, yerr=sd, capsize=3, color=color, label=AXES[name].label, **style)
             if name in shares:
                 sv = sorted(shares[name])
                 twin.plot(sv, [shares[name][x] for x in sv], ls="--", lw=1, color=color, alpha=0.7)
@@ -441,7 +397,7 @@ def plot(rows: list[dict], proto: dict, path: str, hidden: str = "H") -> None:
                 continue
             lab, sw = (np.asarray(r["nudge"][k]) for k in ("label", "switch"))
             peak = max(float(lab.max()), 1e-300)
-            share = 100 * label_share(r["nudge"], proto)[1]
+            share = 100 * label_share(r["nudge"], at_dt(proto, r))[1]
             text = f"{r['value']:g} ms: {share:.0f} % in its clamp"
             (line,) = panel.plot(lab / peak, label=text)
             panel.plot(sw / peak, ls=":", color=line.get_color())
@@ -486,11 +442,11 @@ def main(argv: list[str] | None = None) -> Path:
         print(f"{name}: {cells}")
     for r in rows:
         if r.get("nudge"):
-            inside, share = label_share(r["nudge"], proto)
+            inside, share = label_share(r["nudge"], at_dt(proto, r))
             print(
                 f"nudge {r['axis']}={r['value']:g} (seed {r['seed']}): the label's summed over "
                 f"its clamp {inside:.3f}, {100 * share:.0f} % of its effect; arrives at "
-                f"{arrival(r['nudge'], proto):g} ms"
+                f"{arrival(r['nudge'], at_dt(proto, r)):g} ms"
             )
     print(f"saved {a.out} ({len(rows)} of {len(pts)} points)")
     return Path(a.out)
