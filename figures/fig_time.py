@@ -31,7 +31,7 @@ the resolved circuit's hash, epochs, whether it measures the nudge), apart from 
 an interrupted run resumes where it stopped and the circuit as it is runs once for all axes.
 
     python figures/fig_time.py [--circuit circuits/digits_temporal.yaml] [--seeds 0 1 2]
-        [--epochs 15] [--n-train N] [--axes feedback label apical pre post ...] [--jobs 2]
+        [--epochs 0] [--n-train N] [--axes feedback label apical pre post ...] [--jobs 2]
         [--reference circuits/digits_temporal_frozen.yaml] [--force] [--plot-only]
 """
 
@@ -141,8 +141,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--circuit", default=str(ROOT / "circuits" / "digits_temporal.yaml"))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    # 15 of the circuit's 30 epochs: the budget of 96 runs (12 at dt = 0.5 ms) on 2 cores
-    p.add_argument("--epochs", type=int, default=15, help="0: the circuit's own")
+    # the circuit's own 30: 96 runs (12 at dt = 0.5 ms), about 20 min on one core
+    p.add_argument("--epochs", type=int, default=0, help="0 (default): the circuit's own")
     p.add_argument("--n-train", type=int, default=None, help="default: the circuit's")
     p.add_argument("--axes", nargs="+", default=list(AXES), choices=list(AXES))
     p.add_argument("--jobs", type=int, default=1, help="points run in this many processes")
@@ -369,7 +369,7 @@ def plot(rows: list[dict], proto: dict, path: str, hidden: str = "H") -> None:
             color = f"C{main.index(parent) if parent in main else names.index(name)}"
             style = dict(marker="s", ms=5, mfc="none", ls="--") if of else dict(marker="o", ms=4)
             panel.errorbar(v, m, yerr=sd, capsize=3, color=color, label=AXES[name].label, **style)
-            if name in shares:
+            if name in shares and not of:  # a variant's shares would only repeat its axis
                 sv = sorted(shares[name])
                 twin.plot(sv, [shares[name][x] for x in sv], ls="--", lw=1, color=color, alpha=0.7)
             if AXES[name].scale == "log":
