@@ -69,6 +69,18 @@ def test_the_stream_circuit_is_the_main_circuit_in_stream_mode_with_moving_input
     assert st.rules == main.rules and st.traces == main.traces
 
 
+def test_the_spiking_circuit_is_the_rate_circuit_with_spiking_units():
+    """Nothing tuned for spikes: every field but the populations' ``model`` (and the name,
+    the description and the ``spiking`` parameters) is the rate circuit's."""
+    from dataclasses import replace
+
+    rate, spk = _load("digits_temporal"), _load("digits_temporal_spiking")
+    assert {p.model for p in spk.populations} == {"lif"}
+    assert [replace(p, model="rate") for p in spk.populations] == rate.populations
+    assert spk.projections == rate.projections and spk.traces == rate.traces
+    assert spk.rules == rate.rules and spk.protocol == rate.protocol
+
+
 def _record(name: str, train: bool, n: int = 3):
     c = _load(name)
     comp = compile_circuit(c)
