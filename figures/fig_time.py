@@ -385,7 +385,7 @@ def plot(rows: list[dict], proto: dict, path: str, hidden: str = "H") -> None:
         twin.set_ylabel("dashed: % of the label's nudge at H inside its clamp", fontsize=8)
         panel.grid(alpha=0.3)
         if panel.get_legend_handles_labels()[0]:
-            panel.legend(fontsize=7, loc="lower left")
+            panel.legend(fontsize=7, loc="best")
     axs[0, 0].set_xlabel("delay (ms)")
     axs[0, 1].set_xlabel("τ (ms)")
     spp = proto["present"] + proto.get("gap", 0.0)
@@ -444,8 +444,8 @@ def main(argv: list[str] | None = None) -> Path:
         if r.get("nudge"):
             inside, share = label_share(r["nudge"], at_dt(proto, r))
             print(
-                f"nudge {r['axis']}={r['value']:g} (seed {r['seed']}): the label's summed over "
-                f"its clamp {inside:.3f}, {100 * share:.0f} % of its effect; arrives at "
+                f"nudge {r['axis']}={r['value']:g} (seed {r['seed']}): the label's integrated over "
+                f"its clamp {inside:.3f} (·ms), {100 * share:.0f} % of its effect; arrives at "
                 f"{arrival(r['nudge'], at_dt(proto, r)):g} ms"
             )
     print(f"saved {a.out} ({len(rows)} of {len(pts)} points)")

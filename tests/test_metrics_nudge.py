@@ -68,6 +68,6 @@ def test_the_share_inside_the_clamp_and_the_arrival_are_read_off_the_course():
     proto = {"dt": 0.5, "label_delay": 2.0, "present": 4.0}  # steps 4..7 are the clamp
     lab = [0.0] * 4 + [0.0, 2.0, 1.0, 1.0] + [1.0] * 8
     inside, share = label_share({"label": lab}, proto)
-    assert inside == 4.0 and share == 4.0 / 12.0
+    assert inside == 4.0 * 0.5 and share == 4.0 / 12.0  # integrated: Σ·dt
     assert arrival({"label": lab}, proto) == 2.5  # step 5, the first above 5 % of the peak
     assert np.isnan(arrival({"label": [0.0] * 8}, proto))

@@ -107,9 +107,11 @@ def arrival(nudge: dict[str, list[float]], proto: dict) -> float:
 
 
 def label_share(nudge: dict[str, list[float]], proto: dict) -> tuple[float, float]:
-    """The label's nudge summed over its own clamp [label_delay, present), and the share of
-    its whole effect (over its presentation and the next) that falls there."""
+    """The label's nudge integrated over its own clamp [label_delay, present) (Σ nudge·dt,
+    so that runs at different steps compare), and the share of its whole effect (over its
+    presentation and the next) that falls there."""
     lab = np.asarray(nudge["label"])
-    i0, i1 = (int(round(proto[k] / proto["dt"])) for k in ("label_delay", "present"))
+    dt = proto["dt"]
+    i0, i1 = (int(round(proto[k] / dt)) for k in ("label_delay", "present"))
     inside = float(lab[i0:i1].sum())
-    return inside, inside / max(float(lab.sum()), 1e-300)
+    return inside * dt, inside / max(float(lab.sum()), 1e-300)
