@@ -40,8 +40,9 @@ from neurotp.engines.batching import (
     rounds,
     unround,
 )
+from neurotp.engines.numba.blas import gemm
 from neurotp.engines.numba.plasticity import fill_rows
-from neurotp.engines.numba.rows import matrix, phi
+from neurotp.engines.numba.rows import phi
 from neurotp.engines.numba.tables import (
     LOWER_SAME_TR,
     LOWER_SAME_X,
@@ -72,6 +73,7 @@ class BatchDrive(NamedTuple):
     rw1: int
     frames: int
     label_steps: int
+    check_input: bool  # the stimulus holds a non-finite value: check the inputs' rates
 
 
 class BatchScratch(NamedTuple):
@@ -79,9 +81,8 @@ class BatchScratch(NamedTuple):
 
     cur: np.ndarray  # (B, N)
     clamped: np.ndarray  # (B, N)
-    xbuf: np.ndarray  # (2 B · max pre,)
-    cbuf: np.ndarray  # (2 B · max post,)
-    dbuf: np.ndarray  # (max post · pre,)
+    cbuf: np.ndarray  # (2 B · max post,): a rule's coefficient rows P
+    dbuf: np.ndarray  # (max post · pre,): a bounded rule's update
     ca: np.ndarray  # (max post,)
     cb: np.ndarray
     db: np.ndarray
@@ -118,41 +119,79 @@ def presentation_flops(comp: Compiled, batch: int) -> float:
 
 
 @njit(cache=True)
+def _pre_gemm(m_tr, st, row, pre_off, pre_n, traces, post_n, alpha, P, p_row, beta, C, c_off):
+    """C (post × pre) ← α·Pᵀ·S + β·C, S (B × pre) the copies' pre-side signal read in place:
+    trace m_tr of ``st.tr`` (ld: the trace width), or (m_tr < 0) the delayed rates x in ring
+    buffer row ``row`` (ld N); P's rows ``p_row`` … ``p_row + B``."""
+    B, N = st.r.shape
+    if m_tr >= 0:
+        off = traces.off[m_tr]
+        gemm(
+            post_n,
+            pre_n,
+            B,
+            alpha,
+            P,
+            p_row * post_n,
+            post_n,
+            True,
+            st.tr,
+            off,
+            st.tr.shape[1],
+            False,
+            beta,
+            C,
+            c_off,
+            pre_n,
+        )
+    else:
+        off = row * B * N + pre_off
+        gemm(
+            post_n,
+            pre_n,
+            B,
+            alpha,
+            P,
+            p_row * post_n,
+            post_n,
+            True,
+            st.hist,
+            off,
+            N,
+            False,
+            beta,
+            C,
+            c_off,
+            pre_n,
+        )
+
+
+@njit(cache=True)
 def _rule(kr, st, t, projs, traces, rules, scr, live):
-    """Rule kr: the mean of the live copies' updates, one product Pᵀ·A, added to W; bounds;
-    bias."""
+    """Rule kr: the mean of the live copies' updates, Σ_b (ca_b ⊗ av_b − cb_b ⊗ bv_b), as one
+    or two products Pᵀ·S added into W (α = η / B_live, β = 1; S read in place), or through
+    ``dbuf`` when the rule has bounds; then the bias."""
     p = rules.proj[kr]
     B = st.r.shape[0]
     L = st.hist.shape[0]
     pre_off, pre_n = projs.pre_off[p], projs.pre_n[p]
     post_off, post_n = projs.post_off[p], projs.post_n[p]
-    W = matrix(st.w, projs.w_off[p], post_n, pre_n)
+    w_off = projs.w_off[p]
     row = (t - projs.delay[p]) % L
     lower = rules.lower[kr]
     one = lower == LOWER_SAME_X or lower == LOWER_SAME_TR
-    rows = B if one else 2 * B
-    P = scr.cbuf[: rows * post_n].reshape((rows, post_n))
-    A = scr.xbuf[: rows * pre_n].reshape((rows, pre_n))
+    P = scr.cbuf[: 2 * B * post_n].reshape((2 * B, post_n))
     ca, cb, db, dbias = scr.ca, scr.cb, scr.db, scr.dbias
-    av_tr, bv_tr = rules.av_tr[kr], rules.bv_tr[kr]
     for a in range(post_n):
         dbias[a] = 0.0
     n_live = 0
     for j in range(B):
-        if live[j]:
-            n_live += 1
-    for j in range(B):
-        if not live[j]:
+        if not live[j]:  # a pad copy's rows are zero: it adds nothing
             for a in range(post_n):
                 P[j, a] = 0.0
-            for i in range(pre_n):
-                A[j, i] = 0.0
-            if not one:
-                for a in range(post_n):
-                    P[B + j, a] = 0.0
-                for i in range(pre_n):
-                    A[B + j, i] = 0.0
+                P[B + j, a] = 0.0
             continue
+        n_live += 1
         fill_rows(kr, rules, st.r[j], st.tr[j], post_n, ca, cb, db)
         for a in range(post_n):
             dbias[a] += db[a]
@@ -162,35 +201,24 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
         else:
             for a in range(post_n):
                 P[j, a] = ca[a]
-        # av: the pre trace, or x
-        if av_tr >= 0:
-            off = traces.off[av_tr]
-            for i in range(pre_n):
-                A[j, i] = st.tr[j, off + i]
-        else:
-            for i in range(pre_n):
-                A[j, i] = st.hist[row, j, pre_off + i]
-        if not one:
-            for a in range(post_n):
-                P[B + j, a] = -cb[a]
-            if bv_tr >= 0:
-                off = traces.off[bv_tr]
-                for i in range(pre_n):
-                    A[B + j, i] = st.tr[j, off + i]
-            else:
-                for i in range(pre_n):
-                    A[B + j, i] = st.hist[row, j, pre_off + i]
-    D = scr.dbuf[: post_n * pre_n].reshape((post_n, pre_n))
-    np.dot(P.T, A, D)
+        for a in range(post_n):
+            P[B + j, a] = -cb[a]
     eta = rules.eta[kr] / max(n_live, 1)
     lo, hi = rules.lo[kr], rules.hi[kr]
     bounded = lo > -np.inf or hi < np.inf
-    for a in range(post_n):
-        for i in range(pre_n):
-            v = W[a, i] + eta * D[a, i]
-            if bounded:
-                v = min(max(v, lo), hi)
-            W[a, i] = v
+    av_tr, bv_tr = rules.av_tr[kr], rules.bv_tr[kr]
+    if bounded:
+        D = scr.dbuf[: post_n * pre_n]
+        _pre_gemm(av_tr, st, row, pre_off, pre_n, traces, post_n, 1.0, P, 0, 0.0, D, 0)
+        if not one:
+            _pre_gemm(bv_tr, st, row, pre_off, pre_n, traces, post_n, 1.0, P, B, 1.0, D, 0)
+        w = st.w
+        for e in range(post_n * pre_n):
+            w[w_off + e] = min(max(w[w_off + e] + eta * D[e], lo), hi)
+    else:
+        _pre_gemm(av_tr, st, row, pre_off, pre_n, traces, post_n, eta, P, 0, 1.0, st.w, w_off)
+        if not one:
+            _pre_gemm(bv_tr, st, row, pre_off, pre_n, traces, post_n, eta, P, B, 1.0, st.w, w_off)
     if rules.bias[kr]:
         for a in range(post_n):
             st.b[post_off + a] += eta * dbias[a]
@@ -199,12 +227,14 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
 @njit(cache=True)
 def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
     """Run every round of a batched drive from step ``t0``; ``means`` (Q, B, N) gets the
-    readout sums. Returns (status, t, unit) as :func:`neurotp.engines.numba.loop.run_drive`."""
+    readout sums. Returns (status, t, unit) as :func:`neurotp.engines.numba.loop.run_drive`
+    (the unit: the first non-finite one of the first copy that has one)."""
     r, hist, tr, b = st.r, st.hist, st.tr, st.b
     cur, clamped = scr.cur, scr.clamped
     B, N = r.shape
     L = hist.shape[0]
     input_off, input_n = units.input_off, units.input_n
+    input_end = input_off + input_n
     label_off, label_n = units.label_off, units.label_n
     act, alpha, sigma, noise_idx = units.act, units.alpha, units.sigma, units.noise_idx
     n_proj = projs.pre_off.shape[0]
@@ -215,12 +245,17 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
     bad = -1
     for q in range(drive.active.shape[0]):
         live = drive.active[q]
+        f_prev = -1
         for k in range(drive.spp):
             presenting = k < drive.present_steps
-            f = k * drive.frames // drive.present_steps if presenting else 0
+            f = k * drive.frames // drive.present_steps if presenting else -1
+            new_frame = f != f_prev  # the input rates change only with the frame (or gap)
+            f_prev = f
+            slot = t % L
             for j in range(B):
-                for u in range(input_n):
-                    r[j, input_off + u] = drive.stim[q, j, f, u] if presenting else 0.0
+                if new_frame:
+                    for u in range(input_n):
+                        r[j, input_off + u] = drive.stim[q, j, f, u] if presenting else 0.0
                 lab_on = (
                     drive.clamp
                     and presenting
@@ -232,26 +267,35 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                     clamped[j, label_off + u] = lab_on
                     if lab_on:
                         r[j, label_off + u] = drive.labels[q, j, u]
-            slot = t % L
-            for j in range(B):
                 for u in range(N):
                     hist[slot, j, u] = r[j, u]
+                # the inputs are clamped: their currents are never read
+                for u in range(input_off):
                     cur[j, u] = b[u]
-            # ---- currents: one GEMM per projection ----
+                for u in range(input_end, N):
+                    cur[j, u] = b[u]
+            # ---- currents: cur[:, post] += X·Wᵀ per projection, X read in the ring buffer ----
             for p in range(n_proj):
-                pre_off, pre_n = projs.pre_off[p], projs.pre_n[p]
-                post_off, post_n = projs.post_off[p], projs.post_n[p]
                 row = (t - projs.delay[p]) % L
-                X = scr.xbuf[: B * pre_n].reshape((B, pre_n))
-                for j in range(B):
-                    for i in range(pre_n):
-                        X[j, i] = hist[row, j, pre_off + i]
-                W = matrix(st.w, projs.w_off[p], post_n, pre_n)
-                C = scr.cbuf[: B * post_n].reshape((B, post_n))
-                np.dot(X, W.T, C)
-                for j in range(B):
-                    for a in range(post_n):
-                        cur[j, post_off + a] += C[j, a]
+                post_n, pre_n = projs.post_n[p], projs.pre_n[p]
+                gemm(
+                    B,
+                    post_n,
+                    pre_n,
+                    1.0,
+                    hist,
+                    row * B * N + projs.pre_off[p],
+                    N,
+                    False,
+                    st.w,
+                    projs.w_off[p],
+                    pre_n,
+                    True,
+                    1.0,
+                    cur,
+                    projs.post_off[p],
+                    N,
+                )
             for j in range(B):
                 for m in range(noise_idx.shape[0]):
                     u = noise_idx[m]
@@ -278,25 +322,33 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                 for j in range(B):
                     for u in range(n):
                         tr[j, off + u] += al * (hist[row, j, src + u] - tr[j, off + u])
-            # ---- rates ----
+            # ---- rates (the inputs are clamped), finiteness, readout sums: one pass a copy ----
+            summing = drive.rw0 <= k < drive.rw1
             for j in range(B):
-                for u in range(N):
+                first = -1
+                for u in range(input_off):
                     if not clamped[j, u]:
                         r[j, u] = r[j, u] + alpha[u] * (-r[j, u] + phi(act[u], cur[j, u]))
-            t += 1
-            for j in range(B):
-                for u in range(N):
-                    if not np.isfinite(r[j, u]):
-                        bad = u
-                        break
-                if bad >= 0:
-                    break
-            if bad >= 0:
-                return 1, t, bad
-            if drive.rw0 <= k < drive.rw1:
-                for j in range(B):
+                    if first < 0 and not np.isfinite(r[j, u]):
+                        first = u
+                if first < 0 and drive.check_input:
+                    for u in range(input_off, input_end):
+                        if not np.isfinite(r[j, u]):
+                            first = u
+                            break
+                for u in range(input_end, N):
+                    if not clamped[j, u]:
+                        r[j, u] = r[j, u] + alpha[u] * (-r[j, u] + phi(act[u], cur[j, u]))
+                    if first < 0 and not np.isfinite(r[j, u]):
+                        first = u
+                if bad < 0:
+                    bad = first
+                if summing:
                     for u in range(N):
                         means[q, j, u] += r[j, u]
+            t += 1
+            if bad >= 0:
+                return 1, t, bad
             g += 1
     return 0, t, bad
 
@@ -346,7 +398,6 @@ class BatchedNumbaEngine(Engine):
     def _scratch(self) -> BatchScratch:
         c, B = self.comp, self.batch
         wdt = self.state.w.dtype
-        max_pre = int(max(c.proj_pre_n.max(initial=0), 1))
         max_post = int(max(c.proj_post_n.max(initial=0), 1))
         max_w = int(max((c.proj_pre_n * c.proj_post_n).max(initial=0), 1))
         clamped = np.zeros((B, c.n_units), dtype=np.bool_)
@@ -354,7 +405,6 @@ class BatchedNumbaEngine(Engine):
         return BatchScratch(
             np.empty((B, c.n_units), dtype=wdt),
             clamped,
-            np.empty(2 * B * max_pre, dtype=wdt),
             np.empty(2 * B * max_post, dtype=wdt),
             np.empty(max_w, dtype=wdt),
             np.empty(max_post, dtype=wdt),
@@ -386,6 +436,7 @@ class BatchedNumbaEngine(Engine):
             int(c.readout_win[1]),
             int(drive.frames),
             int(c.label_steps),
+            not bool(np.isfinite(rd.stim).all()),
         )
         means = np.zeros((*rd.active.shape, c.n_units))
         rules = rule_rows(c, self._lowered)  # the step factors as they are now
