@@ -74,6 +74,7 @@ class BatchDrive(NamedTuple):
     frames: int
     label_steps: int
     check_input: bool  # the stimulus holds a non-finite value: check the inputs' rates
+    diagonal: np.ndarray  # per projection: its current element-wise (diagonal_projections)
 
 
 class BatchScratch(NamedTuple):
@@ -97,11 +98,36 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
-def step_flops(comp: Compiled, batch: int) -> tuple[float, np.ndarray]:
-    """GEMM floating-point operations of a batched step: (the currents of every projection,
-    each rule's update when it is open)."""
+def diagonal_projections(comp: Compiled, w: np.ndarray, learn: bool) -> np.ndarray:
+    """Per projection: True when its current is computed element-wise, d ⊙ x, instead of by
+    a GEMM: a square matrix that is zero off its diagonal (an identity wiring such as
+    ``fmnist_tp``'s HHT, GHT, SHT) and that no rule of the drive changes (no rule on its
+    weight block, tied projections included; any when ``learn`` is False). The numbers are
+    the GEMM's: the zeros add exact zeros to every sum (the rates are finite, or the run has
+    stopped)."""
+    pre_n, post_n, w_off = comp.proj_pre_n, comp.proj_post_n, comp.proj_w_off
+    learned = {int(w_off[p]) for p in comp.rules.proj} if learn else set()
+    out = np.zeros(len(comp.proj_names), dtype=np.bool_)
+    for p in range(len(out)):
+        n = int(pre_n[p])
+        if n != int(post_n[p]) or int(w_off[p]) in learned:
+            continue
+        m = w[int(w_off[p]) : int(w_off[p]) + n * n].reshape(n, n)
+        out[p] = not np.any(m - np.diag(np.diag(m)))
+    return out
+
+
+def step_flops(
+    comp: Compiled, batch: int, diagonal: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Floating-point operations of a batched step's products: (the currents of every
+    projection, each rule's update when it is open). A ``diagonal`` projection
+    (:func:`diagonal_projections`) counts the 2·B·n operations it does, not a GEMM's."""
     pre, post = comp.proj_pre_n.astype(float), comp.proj_post_n.astype(float)
-    cur = float(2 * batch * np.sum(pre * post))
+    work = pre * post
+    if diagonal is not None:
+        work = np.where(diagonal, pre, work)
+    cur = float(2 * batch * np.sum(work))
     lowered = lowering(comp)[0]
     rule = np.zeros(len(comp.rule_names))
     for k, p in enumerate(comp.rules.proj):
@@ -110,10 +136,10 @@ def step_flops(comp: Compiled, batch: int) -> tuple[float, np.ndarray]:
     return cur, rule
 
 
-def presentation_flops(comp: Compiled, batch: int) -> float:
-    """GEMM floating-point operations of one round of B training presentations (each rule
-    counted at the steps its window is open)."""
-    cur, rule = step_flops(comp, batch)
+def presentation_flops(comp: Compiled, batch: int, diagonal: np.ndarray | None = None) -> float:
+    """Floating-point operations of the products of one round of B training presentations
+    (each rule counted at the steps its window is open; ``diagonal`` as :func:`step_flops`)."""
+    cur, rule = step_flops(comp, batch, diagonal)
     open_steps = rules_open(comp)[: comp.present_steps].sum(axis=0)
     return cur * comp.steps_per_presentation + float(np.dot(rule, open_steps))
 
@@ -278,6 +304,14 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
             for p in range(n_proj):
                 row = (t - projs.delay[p]) % L
                 post_n, pre_n = projs.post_n[p], projs.pre_n[p]
+                if drive.diagonal[p]:  # d ⊙ x (diagonal_projections)
+                    w, pre_off, post_off = st.w, projs.pre_off[p], projs.post_off[p]
+                    w_off = projs.w_off[p]
+                    for j in range(B):
+                        for a in range(post_n):
+                            d = w[w_off + a * (pre_n + 1)]
+                            cur[j, post_off + a] += d * hist[row, j, pre_off + a]
+                    continue
                 gemm(
                     B,
                     post_n,
@@ -437,6 +471,7 @@ class BatchedNumbaEngine(Engine):
             int(drive.frames),
             int(c.label_steps),
             not bool(np.isfinite(rd.stim).all()),
+            diagonal_projections(c, s.w, bool(drive.learn)),
         )
         means = np.zeros((*rd.active.shape, c.n_units))
         rules = rule_rows(c, self._lowered)  # the step factors as they are now
