@@ -279,9 +279,15 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
             f_prev = f
             slot = t % L
             for j in range(B):
+                rj, cj, hj = r[j], cur[j], hist[slot, j]  # 1-D rows: the loops vectorise
                 if new_frame:
-                    for u in range(input_n):
-                        r[j, input_off + u] = drive.stim[q, j, f, u] if presenting else 0.0
+                    if presenting:
+                        sj = drive.stim[q, j, f]
+                        for u in range(input_n):
+                            rj[input_off + u] = sj[u]
+                    else:
+                        for u in range(input_n):
+                            rj[input_off + u] = 0.0
                 lab_on = (
                     drive.clamp
                     and presenting
@@ -292,14 +298,14 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                 for u in range(label_n):
                     clamped[j, label_off + u] = lab_on
                     if lab_on:
-                        r[j, label_off + u] = drive.labels[q, j, u]
+                        rj[label_off + u] = drive.labels[q, j, u]
                 for u in range(N):
-                    hist[slot, j, u] = r[j, u]
+                    hj[u] = rj[u]
                 # the inputs are clamped: their currents are never read
                 for u in range(input_off):
-                    cur[j, u] = b[u]
+                    cj[u] = b[u]
                 for u in range(input_end, N):
-                    cur[j, u] = b[u]
+                    cj[u] = b[u]
             # ---- currents: cur[:, post] += X·Wᵀ per projection, X read in the ring buffer ----
             for p in range(n_proj):
                 row = (t - projs.delay[p]) % L
@@ -308,9 +314,9 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                     w, pre_off, post_off = st.w, projs.pre_off[p], projs.post_off[p]
                     w_off = projs.w_off[p]
                     for j in range(B):
+                        cj, xj = cur[j, post_off : post_off + post_n], hist[row, j, pre_off:]
                         for a in range(post_n):
-                            d = w[w_off + a * (pre_n + 1)]
-                            cur[j, post_off + a] += d * hist[row, j, pre_off + a]
+                            cj[a] += w[w_off + a * (pre_n + 1)] * xj[a]
                     continue
                 gemm(
                     B,
@@ -354,32 +360,35 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                 row = (t - traces.delay[m]) % L
                 off, src, n, al = traces.off[m], traces.src_off[m], traces.n[m], traces.alpha[m]
                 for j in range(B):
+                    tj, hj = tr[j, off : off + n], hist[row, j, src : src + n]
                     for u in range(n):
-                        tr[j, off + u] += al * (hist[row, j, src + u] - tr[j, off + u])
+                        tj[u] += al * (hj[u] - tj[u])
             # ---- rates (the inputs are clamped), finiteness, readout sums: one pass a copy ----
             summing = drive.rw0 <= k < drive.rw1
             for j in range(B):
+                rj, cj, kj = r[j], cur[j], clamped[j]
                 first = -1
                 for u in range(input_off):
-                    if not clamped[j, u]:
-                        r[j, u] = r[j, u] + alpha[u] * (-r[j, u] + phi(act[u], cur[j, u]))
-                    if first < 0 and not np.isfinite(r[j, u]):
+                    if not kj[u]:
+                        rj[u] = rj[u] + alpha[u] * (-rj[u] + phi(act[u], cj[u]))
+                    if first < 0 and not np.isfinite(rj[u]):
                         first = u
                 if first < 0 and drive.check_input:
                     for u in range(input_off, input_end):
-                        if not np.isfinite(r[j, u]):
+                        if not np.isfinite(rj[u]):
                             first = u
                             break
                 for u in range(input_end, N):
-                    if not clamped[j, u]:
-                        r[j, u] = r[j, u] + alpha[u] * (-r[j, u] + phi(act[u], cur[j, u]))
-                    if first < 0 and not np.isfinite(r[j, u]):
+                    if not kj[u]:
+                        rj[u] = rj[u] + alpha[u] * (-rj[u] + phi(act[u], cj[u]))
+                    if first < 0 and not np.isfinite(rj[u]):
                         first = u
                 if bad < 0:
                     bad = first
                 if summing:
+                    mj = means[q, j]
                     for u in range(N):
-                        means[q, j, u] += r[j, u]
+                        mj[u] += rj[u]
             t += 1
             if bad >= 0:
                 return 1, t, bad
