@@ -12,6 +12,7 @@ from neurotp.engines.numba.batched import (
     BatchedNumbaEngine,
     diagonal_projections,
     presentation_flops,
+    rate_segments,
     step_flops,
 )
 
@@ -173,6 +174,18 @@ def test_diagonal_currents_equal_the_gemm_path(monkeypatch):
     dense = BatchedNumbaEngine(comp, threads=1)
     np.testing.assert_allclose(dense.run(d).means, m_fast, rtol=0, atol=1e-12)
     np.testing.assert_allclose(dense.state.w, fast.state.w, rtol=0, atol=1e-12)
+
+
+def test_rate_segments_cover_every_unit_but_the_inputs():
+    comp = compile_circuit(rich(2))
+    seg = rate_segments(comp)
+    covered = np.concatenate([np.arange(a, b) for a, b, _ in seg])
+    inputs = np.arange(comp.input_off, comp.input_off + comp.input_n)
+    assert sorted(covered.tolist() + inputs.tolist()) == list(range(comp.n_units))
+    for a, b, code in seg:
+        labels = comp.label_off <= a < comp.label_off + comp.label_n
+        assert code == (-1 if labels else comp.unit_act[a])
+        assert np.all(comp.unit_act[a:b] == comp.unit_act[a])
 
 
 def test_a_non_finite_stimulus_is_a_divergence_of_the_input():

@@ -40,6 +40,7 @@ from neurotp.engines.batching import (
     rounds,
     unround,
 )
+from neurotp.engines.numba import vtanh
 from neurotp.engines.numba.blas import gemm
 from neurotp.engines.numba.plasticity import fill_rows
 from neurotp.engines.numba.rows import phi
@@ -75,6 +76,7 @@ class BatchDrive(NamedTuple):
     label_steps: int
     check_input: bool  # the stimulus holds a non-finite value: check the inputs' rates
     diagonal: np.ndarray  # per projection: its current element-wise (diagonal_projections)
+    segments: np.ndarray  # (n, 3) runs of the rates update (rate_segments)
 
 
 class BatchScratch(NamedTuple):
@@ -250,6 +252,69 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
             st.b[post_off + a] += eta * dbias[a]
 
 
+def rate_segments(comp: Compiled) -> np.ndarray:
+    """(start, end, code) for the runs of units the rates update covers: every unit but the
+    (clamped) inputs, in runs of one activation code; code −1 for the label population (its
+    clamp is checked per unit)."""
+    act = comp.unit_act
+    lab = (comp.label_off, comp.label_off + comp.label_n) if comp.label_n > 0 else (-1, -1)
+    inp = (comp.input_off, comp.input_off + comp.input_n)
+    out: list[list[int]] = []
+    for u in range(len(act)):
+        if inp[0] <= u < inp[1]:
+            continue
+        code = -1 if lab[0] <= u < lab[1] else int(act[u])
+        if out and out[-1][1] == u and out[-1][2] == code:
+            out[-1][1] = u + 1
+        else:
+            out.append([u, u + 1, code])
+    return np.array(out, dtype=np.int64).reshape(-1, 3)
+
+
+@njit(cache=True, error_model="numpy")
+def _rates(rj, cj, kj, alpha, act, seg):
+    """One copy's rates update, r += α·(−r + φ(cur)), run by run (:func:`rate_segments`):
+    tanh and the sigmoid by :mod:`neurotp.engines.numba.vtanh` (the loops vectorise; the
+    error model "numpy" lets them: no zero-division check)."""
+    for m in range(seg.shape[0]):
+        s0, s1, code = seg[m, 0], seg[m, 1], seg[m, 2]
+        # slices and loops from 0: no negative-index wraparound, which keeps loops scalar
+        r, c, al = rj[s0:s1], cj[s0:s1], alpha[s0:s1]
+        if code == 1:
+            for u in range(r.size):
+                r[u] = r[u] + al[u] * (-r[u] + vtanh.tanh(c[u]))
+        elif code == 2:
+            for u in range(r.size):
+                r[u] = r[u] + al[u] * (-r[u] + vtanh.sigmoid(c[u]))
+        elif code < 0:
+            k, a = kj[s0:s1], act[s0:s1]
+            for u in range(r.size):
+                if not k[u]:
+                    r[u] = r[u] + al[u] * (-r[u] + phi(a[u], c[u]))
+        else:
+            for u in range(r.size):
+                r[u] = r[u] + al[u] * (-r[u] + phi(code, c[u]))
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _nonfinite(x, lo, hi):
+    """Whether x[lo:hi] holds a NaN or an infinity (x − x is 0 for every finite x)."""
+    acc = 0.0
+    y = x[lo:hi]
+    for u in range(y.size):
+        acc += y[u] - y[u]
+    return acc != acc
+
+
+@njit(cache=True)
+def _first_nonfinite(x, lo, hi, skip_lo, skip_hi):
+    """The first non-finite unit of x[lo:hi] outside [skip_lo, skip_hi); −1 if none."""
+    for u in range(lo, hi):
+        if (u < skip_lo or u >= skip_hi) and not np.isfinite(x[u]):
+            return u
+    return -1
+
+
 @njit(cache=True)
 def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
     """Run every round of a batched drive from step ``t0``; ``means`` (Q, B, N) gets the
@@ -366,23 +431,14 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
             # ---- rates (the inputs are clamped), finiteness, readout sums: one pass a copy ----
             summing = drive.rw0 <= k < drive.rw1
             for j in range(B):
-                rj, cj, kj = r[j], cur[j], clamped[j]
+                rj = r[j]
+                _rates(rj, cur[j], clamped[j], alpha, act, drive.segments)
                 first = -1
-                for u in range(input_off):
-                    if not kj[u]:
-                        rj[u] = rj[u] + alpha[u] * (-rj[u] + phi(act[u], cj[u]))
-                    if first < 0 and not np.isfinite(rj[u]):
-                        first = u
-                if first < 0 and drive.check_input:
-                    for u in range(input_off, input_end):
-                        if not np.isfinite(rj[u]):
-                            first = u
-                            break
-                for u in range(input_end, N):
-                    if not kj[u]:
-                        rj[u] = rj[u] + alpha[u] * (-rj[u] + phi(act[u], cj[u]))
-                    if first < 0 and not np.isfinite(rj[u]):
-                        first = u
+                if _nonfinite(rj, 0, input_off) or _nonfinite(rj, input_end, N):
+                    first = _first_nonfinite(rj, 0, N, input_off, input_end)
+                if drive.check_input and _nonfinite(rj, input_off, input_end):
+                    u = _first_nonfinite(rj, input_off, input_end, 0, 0)
+                    first = u if first < 0 else min(first, u)
                 if bad < 0:
                     bad = first
                 if summing:
@@ -437,6 +493,7 @@ class BatchedNumbaEngine(Engine):
         self._traces = trace_table(comp)
         self._lowered = lowering(comp)
         self._step_open = rules_open(comp)
+        self._segments = rate_segments(comp)
 
     def _scratch(self) -> BatchScratch:
         c, B = self.comp, self.batch
@@ -481,6 +538,7 @@ class BatchedNumbaEngine(Engine):
             int(c.label_steps),
             not bool(np.isfinite(rd.stim).all()),
             diagonal_projections(c, s.w, bool(drive.learn)),
+            self._segments,
         )
         means = np.zeros((*rd.active.shape, c.n_units))
         rules = rule_rows(c, self._lowered)  # the step factors as they are now
