@@ -188,6 +188,35 @@ def test_rate_segments_cover_every_unit_but_the_inputs():
         assert np.all(comp.unit_act[a:b] == comp.unit_act[a])
 
 
+def test_divergence_time_and_population_as_the_reference():
+    from neurotp.engines.base import DivergenceError
+
+    c = tp_circuit((7, 5, 3))
+    c.protocol.batch = 2
+    c.populations[1].activation = "linear"  # X → H overflows: H's rate becomes infinite
+    c.projections[0].init.scale = 1e308
+    comp = compile_circuit(c)
+    d = make_drive(comp, np.full((3, 7), 1e10), None, np.random.default_rng(0), train=False)
+    errors = []
+    for engine in (BatchedReferenceEngine(comp), BatchedNumbaEngine(comp, threads=1)):
+        with pytest.raises(DivergenceError) as err:
+            engine.run(d)
+        errors.append((err.value.time_ms, err.value.population))
+    assert errors[0] == errors[1]
+    assert errors[0][1] == "H"
+
+
+def test_the_vectorised_finiteness_check_sees_nan_and_infinities():
+    x = np.arange(20.0)
+    assert not batched._nonfinite(x, 0, 20)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[13] = bad
+        assert batched._nonfinite(y, 0, 20) and not batched._nonfinite(y, 14, 20)
+        assert batched._first_nonfinite(y, 0, 20, 0, 0) == 13
+        assert batched._first_nonfinite(y, 0, 20, 10, 15) == -1  # the skipped range
+
+
 def test_a_non_finite_stimulus_is_a_divergence_of_the_input():
     from neurotp.engines.base import DivergenceError
 
