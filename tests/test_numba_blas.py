@@ -25,8 +25,8 @@ def test_gemm_on_blocks_equals_numpy(dtype, trans_a, trans_b):
     op_b = b.T if trans_b else b
     want[1 : 1 + m, 6 : 6 + n] = 0.5 * want[1 : 1 + m, 6 : 6 + n] + 1.5 * op_a @ op_b
     c = c_big.copy()
-    gemm(m, n, k, 1.5, a_big, 600 + 2 * 30 + 4, 30, trans_a,
-         b_big, 3 * 40 + 5, 40, trans_b, 0.5, c, 17 + 6, 17)  # fmt: skip
+    a_block = (a_big, 600 + 2 * 30 + 4, 30, trans_a)
+    gemm(m, n, k, 1.5, a_block, (b_big, 3 * 40 + 5, 40, trans_b), 0.5, (c, 17 + 6, 17))
     tol = 1e-12 if dtype == np.float64 else 1e-4
     np.testing.assert_allclose(c, want, rtol=0, atol=tol)
     outside = np.ones(c.shape, dtype=bool)
@@ -38,21 +38,21 @@ def test_beta_zero_ignores_c_and_k_zero_scales():
     a = np.ones((2, 3))
     b = np.ones((3, 2))
     c = np.full((2, 2), np.nan)
-    gemm(2, 2, 3, 1.0, a, 0, 3, False, b, 0, 2, False, 0.0, c, 0, 2)
+    gemm(2, 2, 3, 1.0, (a, 0, 3, False), (b, 0, 2, False), 0.0, (c, 0, 2))
     np.testing.assert_array_equal(c, np.full((2, 2), 3.0))
-    gemm(2, 2, 0, 1.0, a, 0, 3, False, b, 0, 2, False, 2.0, c, 0, 2)
+    gemm(2, 2, 0, 1.0, (a, 0, 3, False), (b, 0, 2, False), 2.0, (c, 0, 2))
     np.testing.assert_array_equal(c, np.full((2, 2), 6.0))
-    gemm(2, 2, 0, 1.0, a, 0, 3, False, b, 0, 2, False, 0.0, c, 0, 2)
+    gemm(2, 2, 0, 1.0, (a, 0, 3, False), (b, 0, 2, False), 0.0, (c, 0, 2))
     np.testing.assert_array_equal(c, np.zeros((2, 2)))
 
 
 def test_blocks_outside_their_array_are_refused():
     a, b, c = np.ones((4, 4)), np.ones((4, 4)), np.zeros((4, 4))
     with pytest.raises(ValueError, match="past the end"):
-        gemm(4, 4, 4, 1.0, a, 1, 4, False, b, 0, 4, False, 0.0, c, 0, 4)
+        gemm(4, 4, 4, 1.0, (a, 1, 4, False), (b, 0, 4, False), 0.0, (c, 0, 4))
     with pytest.raises(ValueError, match="past the end"):
-        gemm(4, 4, 4, 1.0, a, 0, 4, False, b, 0, 4, False, 0.0, c, 0, 5)
+        gemm(4, 4, 4, 1.0, (a, 0, 4, False), (b, 0, 4, False), 0.0, (c, 0, 5))
     with pytest.raises(ValueError, match="ld < its columns"):
-        gemm(2, 2, 4, 1.0, a, 0, 3, False, b, 0, 4, False, 0.0, c, 0, 4)
+        gemm(2, 2, 4, 1.0, (a, 0, 3, False), (b, 0, 4, False), 0.0, (c, 0, 4))
     with pytest.raises(ValueError, match="negative"):
-        gemm(2, 2, 2, 1.0, a, -1, 4, False, b, 0, 4, False, 0.0, c, 0, 4)
+        gemm(2, 2, 2, 1.0, (a, -1, 4, False), (b, 0, 4, False), 0.0, (c, 0, 4))

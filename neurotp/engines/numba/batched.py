@@ -147,51 +147,21 @@ def presentation_flops(comp: Compiled, batch: int, diagonal: np.ndarray | None =
 
 
 @njit(cache=True)
-def _pre_gemm(m_tr, st, row, pre_off, pre_n, traces, post_n, alpha, P, p_row, beta, C, c_off):
+def _pre_gemm(m_tr, st, traces, x_off, dims, alpha, p, beta, c):
     """C (post × pre) ← α·Pᵀ·S + β·C, S (B × pre) the copies' pre-side signal read in place:
-    trace m_tr of ``st.tr`` (ld: the trace width), or (m_tr < 0) the delayed rates x in ring
-    buffer row ``row`` (ld N); P's rows ``p_row`` … ``p_row + B``."""
+    trace m_tr of ``st.tr`` (ld: the trace width), or (m_tr < 0) the delayed rates x at flat
+    offset ``x_off`` of the ring buffer (ld N). ``dims`` (post, pre); ``p`` (P, first row);
+    ``c`` (array, offset) of C (ld pre)."""
     B, N = st.r.shape
+    post_n, pre_n = dims
+    P, p_row = p
+    pb = (P, p_row * post_n, post_n, True)
+    cb = (c[0], c[1], pre_n)
     if m_tr >= 0:
-        off = traces.off[m_tr]
-        gemm(
-            post_n,
-            pre_n,
-            B,
-            alpha,
-            P,
-            p_row * post_n,
-            post_n,
-            True,
-            st.tr,
-            off,
-            st.tr.shape[1],
-            False,
-            beta,
-            C,
-            c_off,
-            pre_n,
-        )
+        tr = (st.tr, traces.off[m_tr], st.tr.shape[1], False)
+        gemm(post_n, pre_n, B, alpha, pb, tr, beta, cb)
     else:
-        off = row * B * N + pre_off
-        gemm(
-            post_n,
-            pre_n,
-            B,
-            alpha,
-            P,
-            p_row * post_n,
-            post_n,
-            True,
-            st.hist,
-            off,
-            N,
-            False,
-            beta,
-            C,
-            c_off,
-            pre_n,
-        )
+        gemm(post_n, pre_n, B, alpha, pb, (st.hist, x_off, N, False), beta, cb)
 
 
 @njit(cache=True)
@@ -206,6 +176,8 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
     post_off, post_n = projs.post_off[p], projs.post_n[p]
     w_off = projs.w_off[p]
     row = (t - projs.delay[p]) % L
+    x_off = row * B * st.r.shape[1] + pre_off  # the delayed rates' block in the ring buffer
+    dims = (post_n, pre_n)
     lower = rules.lower[kr]
     one = lower == LOWER_SAME_X or lower == LOWER_SAME_TR
     P = scr.cbuf[: 2 * B * post_n].reshape((2 * B, post_n))
@@ -237,16 +209,16 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
     av_tr, bv_tr = rules.av_tr[kr], rules.bv_tr[kr]
     if bounded:
         D = scr.dbuf[: post_n * pre_n]
-        _pre_gemm(av_tr, st, row, pre_off, pre_n, traces, post_n, 1.0, P, 0, 0.0, D, 0)
+        _pre_gemm(av_tr, st, traces, x_off, dims, 1.0, (P, 0), 0.0, (D, 0))
         if not one:
-            _pre_gemm(bv_tr, st, row, pre_off, pre_n, traces, post_n, 1.0, P, B, 1.0, D, 0)
+            _pre_gemm(bv_tr, st, traces, x_off, dims, 1.0, (P, B), 1.0, (D, 0))
         w = st.w
         for e in range(post_n * pre_n):
             w[w_off + e] = min(max(w[w_off + e] + eta * D[e], lo), hi)
     else:
-        _pre_gemm(av_tr, st, row, pre_off, pre_n, traces, post_n, eta, P, 0, 1.0, st.w, w_off)
+        _pre_gemm(av_tr, st, traces, x_off, dims, eta, (P, 0), 1.0, (st.w, w_off))
         if not one:
-            _pre_gemm(bv_tr, st, row, pre_off, pre_n, traces, post_n, eta, P, B, 1.0, st.w, w_off)
+            _pre_gemm(bv_tr, st, traces, x_off, dims, eta, (P, B), 1.0, (st.w, w_off))
     if rules.bias[kr]:
         for a in range(post_n):
             st.b[post_off + a] += eta * dbias[a]
@@ -383,24 +355,9 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                         for a in range(post_n):
                             cj[a] += w[w_off + a * (pre_n + 1)] * xj[a]
                     continue
-                gemm(
-                    B,
-                    post_n,
-                    pre_n,
-                    1.0,
-                    hist,
-                    row * B * N + projs.pre_off[p],
-                    N,
-                    False,
-                    st.w,
-                    projs.w_off[p],
-                    pre_n,
-                    True,
-                    1.0,
-                    cur,
-                    projs.post_off[p],
-                    N,
-                )
+                x = (hist, row * B * N + projs.pre_off[p], N, False)
+                w_t = (st.w, projs.w_off[p], pre_n, True)
+                gemm(B, post_n, pre_n, 1.0, x, w_t, 1.0, (cur, projs.post_off[p], N))
             for j in range(B):
                 for m in range(noise_idx.shape[0]):
                     u = noise_idx[m]

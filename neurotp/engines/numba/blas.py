@@ -80,21 +80,24 @@ def _check_block(size, off, rows, cols, ld):
 
 
 @njit(cache=True)
-def gemm(m, n, k, alpha, a, a_off, lda, trans_a, b, b_off, ldb, trans_b, beta, c, c_off, ldc):
+def gemm(m, n, k, alpha, a, b, beta, c):
     """Row-major C (m × n) ← α·op(A)·op(B) + β·C on blocks of C-contiguous arrays.
 
-    A block is (array, offset of its first element in the flat array, leading dimension: the
-    flat distance between its rows). op(A) is A (m × k, stored m rows of k) or, with
-    ``trans_a``, Aᵀ (A stored k rows of m); likewise op(B) (k × n). Returns nothing; raises
-    ValueError for a block outside its array."""
+    ``a`` and ``b`` are (array, offset of the block's first element in the flat array,
+    leading dimension: the flat distance between its rows, transposed); ``c`` is (array,
+    offset, leading dimension). op(A) is A (stored m rows of k) or, transposed, Aᵀ (A stored
+    k rows of m); likewise op(B) (k × n). Raises ValueError for a block outside its array."""
+    a_arr, a_off, lda, trans_a = a
+    b_arr, b_off, ldb, trans_b = b
+    c_arr, c_off, ldc = c
     ar, ac = (k, m) if trans_a else (m, k)
     br, bc = (n, k) if trans_b else (k, n)
-    _check_block(a.size, a_off, ar, ac, lda)
-    _check_block(b.size, b_off, br, bc, ldb)
-    _check_block(c.size, c_off, m, n, ldc)
-    a_ = a.reshape(a.size)
-    b_ = b.reshape(b.size)
-    c_ = c.reshape(c.size)
+    _check_block(a_arr.size, a_off, ar, ac, lda)
+    _check_block(b_arr.size, b_off, br, bc, ldb)
+    _check_block(c_arr.size, c_off, m, n, ldc)
+    a_ = a_arr.reshape(a_arr.size)
+    b_ = b_arr.reshape(b_arr.size)
+    c_ = c_arr.reshape(c_arr.size)
     if m == 0 or n == 0:
         return
     if k == 0:  # BLAS's meaning: C ← β·C, and C ← 0 for β = 0
