@@ -12,7 +12,6 @@ from neurotp.engines.numba.batched import (
     BatchedNumbaEngine,
     diagonal_projections,
     presentation_flops,
-    rate_segments,
     step_flops,
 )
 
@@ -176,18 +175,6 @@ def test_diagonal_currents_equal_the_gemm_path(monkeypatch):
     np.testing.assert_allclose(dense.state.w, fast.state.w, rtol=0, atol=1e-12)
 
 
-def test_rate_segments_cover_every_unit_but_the_inputs():
-    comp = compile_circuit(rich(2))
-    seg = rate_segments(comp)
-    covered = np.concatenate([np.arange(a, b) for a, b, _ in seg])
-    inputs = np.arange(comp.input_off, comp.input_off + comp.input_n)
-    assert sorted(covered.tolist() + inputs.tolist()) == list(range(comp.n_units))
-    for a, b, code in seg:
-        labels = comp.label_off <= a < comp.label_off + comp.label_n
-        assert code == (-1 if labels else comp.unit_act[a])
-        assert np.all(comp.unit_act[a:b] == comp.unit_act[a])
-
-
 def test_divergence_time_and_population_as_the_reference():
     from neurotp.engines.base import DivergenceError
 
@@ -204,17 +191,6 @@ def test_divergence_time_and_population_as_the_reference():
         errors.append((err.value.time_ms, err.value.population))
     assert errors[0] == errors[1]
     assert errors[0][1] == "H"
-
-
-def test_the_vectorised_finiteness_check_sees_nan_and_infinities():
-    x = np.arange(20.0)
-    assert not batched._nonfinite(x, 0, 20)
-    for bad in (np.nan, np.inf, -np.inf):
-        y = x.copy()
-        y[13] = bad
-        assert batched._nonfinite(y, 0, 20) and not batched._nonfinite(y, 14, 20)
-        assert batched._first_nonfinite(y, 0, 20, 0, 0) == 13
-        assert batched._first_nonfinite(y, 0, 20, 10, 15) == -1  # the skipped range
 
 
 def test_a_non_finite_stimulus_is_a_divergence_of_the_input():

@@ -1,24 +1,27 @@
 """The batched Numba engine: B copies of the circuit, the step as matrix-matrix products.
 
-The step of :mod:`neurotp.engines.batched_reference` (the same order, the same sums), with
-the copies' work on each projection done as one GEMM instead of B matrix-vector products:
+The step of :mod:`neurotp.engines.batched_reference` (the same order), with the copies' work
+on each projection done as one GEMM on the state arrays in place (:func:`numba.blas.gemm
+<neurotp.engines.numba.blas.gemm>`: BLAS on strided blocks, α and β):
 
-- current: C (B × post) = X (B × pre) · Wᵀ, X the B copies' delayed presynaptic rates
-  (copied out of the ring buffer ``hist`` (L, B, N) into a contiguous block);
-- plasticity: the B rank-one updates of a rule, Σ_b η·(ca_b ⊗ av_b − cb_b ⊗ bv_b), are one
-  product ΔW = Pᵀ·A with P = [ca; −cb] (2B × post) and A = [av; bv] (2B × pre) (B rows when
-  the rule's two pre signals are the same), then W += (η / B_live)·ΔW, the mean over the
-  copies with a sample.
+- current: cur[:, post] += X · Wᵀ, X (B × pre) the copies' delayed presynaptic rates read in
+  the ring buffer ``hist`` (L, B, N) (a block with row stride N), added straight into the
+  currents (β = 1); a diagonal projection that no rule of the drive changes (an identity
+  wiring, :func:`diagonal_projections`) is d ⊙ x instead;
+- plasticity: the B rank-one updates of a rule, Σ_b η·(ca_b ⊗ av_b − cb_b ⊗ bv_b), are one or
+  two products Pᵀ·S added into W with α = η / B_live (the mean over the copies with a
+  sample), P the copies' coefficient rows and S the pre-side signal read in place (``hist``
+  or ``tr``); a rule with bounds goes through a buffer and is clipped.
 
-The GEMMs are ``np.dot`` inside the kernel, which Numba lowers to the BLAS that SciPy ships;
-the thread count is BLAS's, set around each drive with ``threadpoolctl`` (``threads``; the
+The thread count is BLAS's, set around each drive with ``threadpoolctl`` (``threads``; the
 default is every core this process may use). No ``parallel=True`` kernel is involved, so the
 kernels cache like the single-copy ones (a ``parallel`` kernel called from a cached one
 segfaulted when loaded from the cache, numba issue #8578). The element-wise part of the step
-(clamps, ring buffer, compartment couplings, traces, rates) runs on one thread. Stimulus
-frames, ``protocol.label_delay``, compartments and stream mode run as in the single-copy
-engines. Oja's rule (it reads Wᵀp, a product
-over all rows) and delay blocks are batch-1 devices and are refused.
+(clamps, ring buffer, couplings, traces, rates) runs on one thread, one pass per copy over
+1-D rows; the rates update is :mod:`neurotp.engines.numba.batched_rates` (vectorised).
+Stimulus frames, ``protocol.label_delay``, compartments and stream mode run as in the
+single-copy engines. Oja's rule (it reads Wᵀp, a product over all rows) and delay blocks
+are batch-1 devices and are refused. ``docs/engines.md`` has where a step's time goes.
 """
 
 from __future__ import annotations
@@ -40,10 +43,9 @@ from neurotp.engines.batching import (
     rounds,
     unround,
 )
-from neurotp.engines.numba import vtanh
+from neurotp.engines.numba.batched_rates import first_nonfinite, nonfinite, rate_segments, rates
 from neurotp.engines.numba.blas import gemm
 from neurotp.engines.numba.plasticity import fill_rows
-from neurotp.engines.numba.rows import phi
 from neurotp.engines.numba.tables import (
     LOWER_SAME_TR,
     LOWER_SAME_X,
@@ -224,69 +226,6 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
             st.b[post_off + a] += eta * dbias[a]
 
 
-def rate_segments(comp: Compiled) -> np.ndarray:
-    """(start, end, code) for the runs of units the rates update covers: every unit but the
-    (clamped) inputs, in runs of one activation code; code −1 for the label population (its
-    clamp is checked per unit)."""
-    act = comp.unit_act
-    lab = (comp.label_off, comp.label_off + comp.label_n) if comp.label_n > 0 else (-1, -1)
-    inp = (comp.input_off, comp.input_off + comp.input_n)
-    out: list[list[int]] = []
-    for u in range(len(act)):
-        if inp[0] <= u < inp[1]:
-            continue
-        code = -1 if lab[0] <= u < lab[1] else int(act[u])
-        if out and out[-1][1] == u and out[-1][2] == code:
-            out[-1][1] = u + 1
-        else:
-            out.append([u, u + 1, code])
-    return np.array(out, dtype=np.int64).reshape(-1, 3)
-
-
-@njit(cache=True, error_model="numpy")
-def _rates(rj, cj, kj, alpha, act, seg):
-    """One copy's rates update, r += α·(−r + φ(cur)), run by run (:func:`rate_segments`):
-    tanh and the sigmoid by :mod:`neurotp.engines.numba.vtanh` (the loops vectorise; the
-    error model "numpy" lets them: no zero-division check)."""
-    for m in range(seg.shape[0]):
-        s0, s1, code = seg[m, 0], seg[m, 1], seg[m, 2]
-        # slices and loops from 0: no negative-index wraparound, which keeps loops scalar
-        r, c, al = rj[s0:s1], cj[s0:s1], alpha[s0:s1]
-        if code == 1:
-            for u in range(r.size):
-                r[u] = r[u] + al[u] * (-r[u] + vtanh.tanh(c[u]))
-        elif code == 2:
-            for u in range(r.size):
-                r[u] = r[u] + al[u] * (-r[u] + vtanh.sigmoid(c[u]))
-        elif code < 0:
-            k, a = kj[s0:s1], act[s0:s1]
-            for u in range(r.size):
-                if not k[u]:
-                    r[u] = r[u] + al[u] * (-r[u] + phi(a[u], c[u]))
-        else:
-            for u in range(r.size):
-                r[u] = r[u] + al[u] * (-r[u] + phi(code, c[u]))
-
-
-@njit(cache=True, fastmath={"reassoc"})
-def _nonfinite(x, lo, hi):
-    """Whether x[lo:hi] holds a NaN or an infinity (x − x is 0 for every finite x)."""
-    acc = 0.0
-    y = x[lo:hi]
-    for u in range(y.size):
-        acc += y[u] - y[u]
-    return acc != acc
-
-
-@njit(cache=True)
-def _first_nonfinite(x, lo, hi, skip_lo, skip_hi):
-    """The first non-finite unit of x[lo:hi] outside [skip_lo, skip_hi); −1 if none."""
-    for u in range(lo, hi):
-        if (u < skip_lo or u >= skip_hi) and not np.isfinite(x[u]):
-            return u
-    return -1
-
-
 @njit(cache=True)
 def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
     """Run every round of a batched drive from step ``t0``; ``means`` (Q, B, N) gets the
@@ -389,12 +328,12 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
             summing = drive.rw0 <= k < drive.rw1
             for j in range(B):
                 rj = r[j]
-                _rates(rj, cur[j], clamped[j], alpha, act, drive.segments)
+                rates(rj, cur[j], clamped[j], alpha, act, drive.segments)
                 first = -1
-                if _nonfinite(rj, 0, input_off) or _nonfinite(rj, input_end, N):
-                    first = _first_nonfinite(rj, 0, N, input_off, input_end)
-                if drive.check_input and _nonfinite(rj, input_off, input_end):
-                    u = _first_nonfinite(rj, input_off, input_end, 0, 0)
+                if nonfinite(rj, 0, input_off) or nonfinite(rj, input_end, N):
+                    first = first_nonfinite(rj, 0, N, input_off, input_end)
+                if drive.check_input and nonfinite(rj, input_off, input_end):
+                    u = first_nonfinite(rj, input_off, input_end, 0, 0)
                     first = u if first < 0 else min(first, u)
                 if bad < 0:
                     bad = first
