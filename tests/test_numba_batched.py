@@ -7,8 +7,13 @@ from neurotp.circuit import FormTerm, Rule, RuleForm, Trace, compile_circuit, ma
 from neurotp.circuit.library import tp_circuit
 from neurotp.engines.batched_reference import BatchedReferenceEngine
 from neurotp.engines.batching import copy_state, stack_states
-from neurotp.engines.numba import NumbaEngine
-from neurotp.engines.numba.batched import BatchedNumbaEngine, presentation_flops, step_flops
+from neurotp.engines.numba import NumbaEngine, batched
+from neurotp.engines.numba.batched import (
+    BatchedNumbaEngine,
+    diagonal_projections,
+    presentation_flops,
+    step_flops,
+)
 
 
 def rich(batch: int):
@@ -129,6 +134,74 @@ def test_step_flops_counts_every_gemm():
     # windows: the presets [30, 40), swap [20, 40), two_traces the whole 40 ms
     want = 40 * cur + 10 * rule[:3].sum() + 20 * rule[3] + 40 * rule[4]
     assert presentation_flops(comp, 8) == want
+
+
+def test_diagonal_projections_are_the_static_identity_wirings():
+    comp = compile_circuit(rich(4))
+    w = comp.initial_state().w
+    names = [
+        n for n, d in zip(comp.proj_names, diagonal_projections(comp, w, True), strict=True) if d
+    ]
+    assert names == ["YYT", "LYT", "HHT", "GHT", "SHT"]  # identities no rule changes
+    assert diagonal_projections(comp, w, False).tolist() == [
+        n in names for n in comp.proj_names
+    ]  # the others are not square, or (YTG, tied to YS) not diagonal
+    for off_diagonal in (1e-300, np.nan):
+        w2 = w.copy()
+        comp.proj_matrix(w2, "HHT")[0, 1] = off_diagonal
+        assert not diagonal_projections(comp, w2, True)[comp.proj_names.index("HHT")]
+    # HHT's weights learned by a rule: a GEMM again
+    c = rich(4)
+    form = RuleForm([FormTerm("rate:HT", 0.5)], "pre", 1.0, "post", "pre")
+    c.rules.append(Rule("hht", "general", "HHT", lr=0.01, window=(30.0, 40.0), form=form))
+    comp2 = compile_circuit(c)
+    d = diagonal_projections(comp2, comp2.initial_state().w, True)
+    assert not d[comp2.proj_names.index("HHT")]
+    cur, _ = step_flops(comp, 4, diagonal_projections(comp, w, True))
+    sizes = comp.proj_pre_n * np.where([n in names for n in comp.proj_names], 1, comp.proj_post_n)
+    assert cur == 2 * 4 * float(np.sum(sizes))
+
+
+def test_diagonal_currents_equal_the_gemm_path(monkeypatch):
+    comp = compile_circuit(rich(3))
+    d = drive_of(comp, 7, 3)
+    fast = BatchedNumbaEngine(comp, threads=1)
+    m_fast = fast.run(d).means
+    monkeypatch.setattr(
+        batched, "diagonal_projections", lambda c, w, learn: np.zeros(len(c.proj_names), bool)
+    )
+    dense = BatchedNumbaEngine(comp, threads=1)
+    np.testing.assert_allclose(dense.run(d).means, m_fast, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dense.state.w, fast.state.w, rtol=0, atol=1e-12)
+
+
+def test_divergence_time_and_population_as_the_reference():
+    from neurotp.engines.base import DivergenceError
+
+    c = tp_circuit((7, 5, 3))
+    c.protocol.batch = 2
+    c.populations[1].activation = "linear"  # X → H overflows: H's rate becomes infinite
+    c.projections[0].init.scale = 1e308
+    comp = compile_circuit(c)
+    d = make_drive(comp, np.full((3, 7), 1e10), None, np.random.default_rng(0), train=False)
+    errors = []
+    for engine in (BatchedReferenceEngine(comp), BatchedNumbaEngine(comp, threads=1)):
+        with pytest.raises(DivergenceError) as err:
+            engine.run(d)
+        errors.append((err.value.time_ms, err.value.population))
+    assert errors[0] == errors[1]
+    assert errors[0][1] == "H"
+
+
+def test_a_non_finite_stimulus_is_a_divergence_of_the_input():
+    from neurotp.engines.base import DivergenceError
+
+    comp = compile_circuit(rich(2))
+    d = drive_of(comp, 4, 0)
+    d.stim[2, 3] = np.inf
+    with pytest.raises(DivergenceError) as err:
+        BatchedNumbaEngine(comp, threads=1).run(d)
+    assert "X" in str(err.value)
 
 
 def temporal(batch: int, seed: int = 0):

@@ -1,24 +1,27 @@
 """The batched Numba engine: B copies of the circuit, the step as matrix-matrix products.
 
-The step of :mod:`neurotp.engines.batched_reference` (the same order, the same sums), with
-the copies' work on each projection done as one GEMM instead of B matrix-vector products:
+The step of :mod:`neurotp.engines.batched_reference` (the same order), with the copies' work
+on each projection done as one GEMM on the state arrays in place (:func:`numba.blas.gemm
+<neurotp.engines.numba.blas.gemm>`: BLAS on strided blocks, α and β):
 
-- current: C (B × post) = X (B × pre) · Wᵀ, X the B copies' delayed presynaptic rates
-  (copied out of the ring buffer ``hist`` (L, B, N) into a contiguous block);
-- plasticity: the B rank-one updates of a rule, Σ_b η·(ca_b ⊗ av_b − cb_b ⊗ bv_b), are one
-  product ΔW = Pᵀ·A with P = [ca; −cb] (2B × post) and A = [av; bv] (2B × pre) (B rows when
-  the rule's two pre signals are the same), then W += (η / B_live)·ΔW, the mean over the
-  copies with a sample.
+- current: cur[:, post] += X · Wᵀ, X (B × pre) the copies' delayed presynaptic rates read in
+  the ring buffer ``hist`` (L, B, N) (a block with row stride N), added straight into the
+  currents (β = 1); a diagonal projection that no rule of the drive changes (an identity
+  wiring, :func:`diagonal_projections`) is d ⊙ x instead;
+- plasticity: the B rank-one updates of a rule, Σ_b η·(ca_b ⊗ av_b − cb_b ⊗ bv_b), are one or
+  two products Pᵀ·S added into W with α = η / B_live (the mean over the copies with a
+  sample), P the copies' coefficient rows and S the pre-side signal read in place (``hist``
+  or ``tr``); a rule with bounds goes through a buffer and is clipped.
 
-The GEMMs are ``np.dot`` inside the kernel, which Numba lowers to the BLAS that SciPy ships;
-the thread count is BLAS's, set around each drive with ``threadpoolctl`` (``threads``; the
+The thread count is BLAS's, set around each drive with ``threadpoolctl`` (``threads``; the
 default is every core this process may use). No ``parallel=True`` kernel is involved, so the
 kernels cache like the single-copy ones (a ``parallel`` kernel called from a cached one
 segfaulted when loaded from the cache, numba issue #8578). The element-wise part of the step
-(clamps, ring buffer, compartment couplings, traces, rates) runs on one thread. Stimulus
-frames, ``protocol.label_delay``, compartments and stream mode run as in the single-copy
-engines. Oja's rule (it reads Wᵀp, a product
-over all rows) and delay blocks are batch-1 devices and are refused.
+(clamps, ring buffer, couplings, traces, rates) runs on one thread, one pass per copy over
+1-D rows; the rates update is :mod:`neurotp.engines.numba.batched_rates` (vectorised).
+Stimulus frames, ``protocol.label_delay``, compartments and stream mode run as in the
+single-copy engines. Oja's rule (it reads Wᵀp, a product over all rows) and delay blocks
+are batch-1 devices and are refused. ``docs/engines.md`` has where a step's time goes.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ from neurotp.engines.batching import (
     rounds,
     unround,
 )
+from neurotp.engines.numba.batched_rates import first_nonfinite, nonfinite, rate_segments, rates
+from neurotp.engines.numba.blas import gemm
 from neurotp.engines.numba.plasticity import fill_rows
-from neurotp.engines.numba.rows import matrix, phi
 from neurotp.engines.numba.tables import (
     LOWER_SAME_TR,
     LOWER_SAME_X,
@@ -72,6 +76,9 @@ class BatchDrive(NamedTuple):
     rw1: int
     frames: int
     label_steps: int
+    check_input: bool  # the stimulus holds a non-finite value: check the inputs' rates
+    diagonal: np.ndarray  # per projection: its current element-wise (diagonal_projections)
+    segments: np.ndarray  # (n, 3) runs of the rates update (rate_segments)
 
 
 class BatchScratch(NamedTuple):
@@ -79,9 +86,8 @@ class BatchScratch(NamedTuple):
 
     cur: np.ndarray  # (B, N)
     clamped: np.ndarray  # (B, N)
-    xbuf: np.ndarray  # (2 B · max pre,)
-    cbuf: np.ndarray  # (2 B · max post,)
-    dbuf: np.ndarray  # (max post · pre,)
+    cbuf: np.ndarray  # (2 B · max post,): a rule's coefficient rows P
+    dbuf: np.ndarray  # (max post · pre,): a bounded rule's update
     ca: np.ndarray  # (max post,)
     cb: np.ndarray
     db: np.ndarray
@@ -96,11 +102,36 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
-def step_flops(comp: Compiled, batch: int) -> tuple[float, np.ndarray]:
-    """GEMM floating-point operations of a batched step: (the currents of every projection,
-    each rule's update when it is open)."""
+def diagonal_projections(comp: Compiled, w: np.ndarray, learn: bool) -> np.ndarray:
+    """Per projection: True when its current is computed element-wise, d ⊙ x, instead of by
+    a GEMM: a square matrix that is zero off its diagonal (an identity wiring such as
+    ``fmnist_tp``'s HHT, GHT, SHT) and that no rule of the drive changes (no rule on its
+    weight block, tied projections included; any when ``learn`` is False). The numbers are
+    the GEMM's: the zeros add exact zeros to every sum (the rates are finite, or the run has
+    stopped)."""
+    pre_n, post_n, w_off = comp.proj_pre_n, comp.proj_post_n, comp.proj_w_off
+    learned = {int(w_off[p]) for p in comp.rules.proj} if learn else set()
+    out = np.zeros(len(comp.proj_names), dtype=np.bool_)
+    for p in range(len(out)):
+        n = int(pre_n[p])
+        if n != int(post_n[p]) or int(w_off[p]) in learned:
+            continue
+        m = w[int(w_off[p]) : int(w_off[p]) + n * n].reshape(n, n)
+        out[p] = not np.any(m - np.diag(np.diag(m)))
+    return out
+
+
+def step_flops(
+    comp: Compiled, batch: int, diagonal: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Floating-point operations of a batched step's products: (the currents of every
+    projection, each rule's update when it is open). A ``diagonal`` projection
+    (:func:`diagonal_projections`) counts the 2·B·n operations it does, not a GEMM's."""
     pre, post = comp.proj_pre_n.astype(float), comp.proj_post_n.astype(float)
-    cur = float(2 * batch * np.sum(pre * post))
+    work = pre * post
+    if diagonal is not None:
+        work = np.where(diagonal, pre, work)
+    cur = float(2 * batch * np.sum(work))
     lowered = lowering(comp)[0]
     rule = np.zeros(len(comp.rule_names))
     for k, p in enumerate(comp.rules.proj):
@@ -109,50 +140,60 @@ def step_flops(comp: Compiled, batch: int) -> tuple[float, np.ndarray]:
     return cur, rule
 
 
-def presentation_flops(comp: Compiled, batch: int) -> float:
-    """GEMM floating-point operations of one round of B training presentations (each rule
-    counted at the steps its window is open)."""
-    cur, rule = step_flops(comp, batch)
+def presentation_flops(comp: Compiled, batch: int, diagonal: np.ndarray | None = None) -> float:
+    """Floating-point operations of the products of one round of B training presentations
+    (each rule counted at the steps its window is open; ``diagonal`` as :func:`step_flops`)."""
+    cur, rule = step_flops(comp, batch, diagonal)
     open_steps = rules_open(comp)[: comp.present_steps].sum(axis=0)
     return cur * comp.steps_per_presentation + float(np.dot(rule, open_steps))
 
 
 @njit(cache=True)
+def _pre_gemm(m_tr, st, traces, x_off, dims, alpha, p, beta, c):
+    """C (post × pre) ← α·Pᵀ·S + β·C, S (B × pre) the copies' pre-side signal read in place:
+    trace m_tr of ``st.tr`` (ld: the trace width), or (m_tr < 0) the delayed rates x at flat
+    offset ``x_off`` of the ring buffer (ld N). ``dims`` (post, pre); ``p`` (P, first row);
+    ``c`` (array, offset) of C (ld pre)."""
+    B, N = st.r.shape
+    post_n, pre_n = dims
+    P, p_row = p
+    pb = (P, p_row * post_n, post_n, True)
+    cb = (c[0], c[1], pre_n)
+    if m_tr >= 0:
+        tr = (st.tr, traces.off[m_tr], st.tr.shape[1], False)
+        gemm(post_n, pre_n, B, alpha, pb, tr, beta, cb)
+    else:
+        gemm(post_n, pre_n, B, alpha, pb, (st.hist, x_off, N, False), beta, cb)
+
+
+@njit(cache=True)
 def _rule(kr, st, t, projs, traces, rules, scr, live):
-    """Rule kr: the mean of the live copies' updates, one product Pᵀ·A, added to W; bounds;
-    bias."""
+    """Rule kr: the mean of the live copies' updates, Σ_b (ca_b ⊗ av_b − cb_b ⊗ bv_b), as one
+    or two products Pᵀ·S added into W (α = η / B_live, β = 1; S read in place), or through
+    ``dbuf`` when the rule has bounds; then the bias."""
     p = rules.proj[kr]
     B = st.r.shape[0]
     L = st.hist.shape[0]
     pre_off, pre_n = projs.pre_off[p], projs.pre_n[p]
     post_off, post_n = projs.post_off[p], projs.post_n[p]
-    W = matrix(st.w, projs.w_off[p], post_n, pre_n)
+    w_off = projs.w_off[p]
     row = (t - projs.delay[p]) % L
+    x_off = row * B * st.r.shape[1] + pre_off  # the delayed rates' block in the ring buffer
+    dims = (post_n, pre_n)
     lower = rules.lower[kr]
     one = lower == LOWER_SAME_X or lower == LOWER_SAME_TR
-    rows = B if one else 2 * B
-    P = scr.cbuf[: rows * post_n].reshape((rows, post_n))
-    A = scr.xbuf[: rows * pre_n].reshape((rows, pre_n))
+    P = scr.cbuf[: 2 * B * post_n].reshape((2 * B, post_n))
     ca, cb, db, dbias = scr.ca, scr.cb, scr.db, scr.dbias
-    av_tr, bv_tr = rules.av_tr[kr], rules.bv_tr[kr]
     for a in range(post_n):
         dbias[a] = 0.0
     n_live = 0
     for j in range(B):
-        if live[j]:
-            n_live += 1
-    for j in range(B):
-        if not live[j]:
+        if not live[j]:  # a pad copy's rows are zero: it adds nothing
             for a in range(post_n):
                 P[j, a] = 0.0
-            for i in range(pre_n):
-                A[j, i] = 0.0
-            if not one:
-                for a in range(post_n):
-                    P[B + j, a] = 0.0
-                for i in range(pre_n):
-                    A[B + j, i] = 0.0
+                P[B + j, a] = 0.0
             continue
+        n_live += 1
         fill_rows(kr, rules, st.r[j], st.tr[j], post_n, ca, cb, db)
         for a in range(post_n):
             dbias[a] += db[a]
@@ -162,35 +203,24 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
         else:
             for a in range(post_n):
                 P[j, a] = ca[a]
-        # av: the pre trace, or x
-        if av_tr >= 0:
-            off = traces.off[av_tr]
-            for i in range(pre_n):
-                A[j, i] = st.tr[j, off + i]
-        else:
-            for i in range(pre_n):
-                A[j, i] = st.hist[row, j, pre_off + i]
-        if not one:
-            for a in range(post_n):
-                P[B + j, a] = -cb[a]
-            if bv_tr >= 0:
-                off = traces.off[bv_tr]
-                for i in range(pre_n):
-                    A[B + j, i] = st.tr[j, off + i]
-            else:
-                for i in range(pre_n):
-                    A[B + j, i] = st.hist[row, j, pre_off + i]
-    D = scr.dbuf[: post_n * pre_n].reshape((post_n, pre_n))
-    np.dot(P.T, A, D)
+        for a in range(post_n):
+            P[B + j, a] = -cb[a]
     eta = rules.eta[kr] / max(n_live, 1)
     lo, hi = rules.lo[kr], rules.hi[kr]
     bounded = lo > -np.inf or hi < np.inf
-    for a in range(post_n):
-        for i in range(pre_n):
-            v = W[a, i] + eta * D[a, i]
-            if bounded:
-                v = min(max(v, lo), hi)
-            W[a, i] = v
+    av_tr, bv_tr = rules.av_tr[kr], rules.bv_tr[kr]
+    if bounded:
+        D = scr.dbuf[: post_n * pre_n]
+        _pre_gemm(av_tr, st, traces, x_off, dims, 1.0, (P, 0), 0.0, (D, 0))
+        if not one:
+            _pre_gemm(bv_tr, st, traces, x_off, dims, 1.0, (P, B), 1.0, (D, 0))
+        w = st.w
+        for e in range(post_n * pre_n):
+            w[w_off + e] = min(max(w[w_off + e] + eta * D[e], lo), hi)
+    else:
+        _pre_gemm(av_tr, st, traces, x_off, dims, eta, (P, 0), 1.0, (st.w, w_off))
+        if not one:
+            _pre_gemm(bv_tr, st, traces, x_off, dims, eta, (P, B), 1.0, (st.w, w_off))
     if rules.bias[kr]:
         for a in range(post_n):
             st.b[post_off + a] += eta * dbias[a]
@@ -199,12 +229,14 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
 @njit(cache=True)
 def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
     """Run every round of a batched drive from step ``t0``; ``means`` (Q, B, N) gets the
-    readout sums. Returns (status, t, unit) as :func:`neurotp.engines.numba.loop.run_drive`."""
+    readout sums. Returns (status, t, unit) as :func:`neurotp.engines.numba.loop.run_drive`
+    (the unit: the first non-finite one of the first copy that has one)."""
     r, hist, tr, b = st.r, st.hist, st.tr, st.b
     cur, clamped = scr.cur, scr.clamped
     B, N = r.shape
     L = hist.shape[0]
     input_off, input_n = units.input_off, units.input_n
+    input_end = input_off + input_n
     label_off, label_n = units.label_off, units.label_n
     act, alpha, sigma, noise_idx = units.act, units.alpha, units.sigma, units.noise_idx
     n_proj = projs.pre_off.shape[0]
@@ -215,12 +247,23 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
     bad = -1
     for q in range(drive.active.shape[0]):
         live = drive.active[q]
+        f_prev = -1
         for k in range(drive.spp):
             presenting = k < drive.present_steps
-            f = k * drive.frames // drive.present_steps if presenting else 0
+            f = k * drive.frames // drive.present_steps if presenting else -1
+            new_frame = f != f_prev  # the input rates change only with the frame (or gap)
+            f_prev = f
+            slot = t % L
             for j in range(B):
-                for u in range(input_n):
-                    r[j, input_off + u] = drive.stim[q, j, f, u] if presenting else 0.0
+                rj, cj, hj = r[j], cur[j], hist[slot, j]  # 1-D rows: the loops vectorise
+                if new_frame:
+                    if presenting:
+                        sj = drive.stim[q, j, f]
+                        for u in range(input_n):
+                            rj[input_off + u] = sj[u]
+                    else:
+                        for u in range(input_n):
+                            rj[input_off + u] = 0.0
                 lab_on = (
                     drive.clamp
                     and presenting
@@ -231,27 +274,29 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                 for u in range(label_n):
                     clamped[j, label_off + u] = lab_on
                     if lab_on:
-                        r[j, label_off + u] = drive.labels[q, j, u]
-            slot = t % L
-            for j in range(B):
+                        rj[label_off + u] = drive.labels[q, j, u]
                 for u in range(N):
-                    hist[slot, j, u] = r[j, u]
-                    cur[j, u] = b[u]
-            # ---- currents: one GEMM per projection ----
+                    hj[u] = rj[u]
+                # the inputs are clamped: their currents are never read
+                for u in range(input_off):
+                    cj[u] = b[u]
+                for u in range(input_end, N):
+                    cj[u] = b[u]
+            # ---- currents: cur[:, post] += X·Wᵀ per projection, X read in the ring buffer ----
             for p in range(n_proj):
-                pre_off, pre_n = projs.pre_off[p], projs.pre_n[p]
-                post_off, post_n = projs.post_off[p], projs.post_n[p]
                 row = (t - projs.delay[p]) % L
-                X = scr.xbuf[: B * pre_n].reshape((B, pre_n))
-                for j in range(B):
-                    for i in range(pre_n):
-                        X[j, i] = hist[row, j, pre_off + i]
-                W = matrix(st.w, projs.w_off[p], post_n, pre_n)
-                C = scr.cbuf[: B * post_n].reshape((B, post_n))
-                np.dot(X, W.T, C)
-                for j in range(B):
-                    for a in range(post_n):
-                        cur[j, post_off + a] += C[j, a]
+                post_n, pre_n = projs.post_n[p], projs.pre_n[p]
+                if drive.diagonal[p]:  # d ⊙ x (diagonal_projections)
+                    w, pre_off, post_off = st.w, projs.pre_off[p], projs.post_off[p]
+                    w_off = projs.w_off[p]
+                    for j in range(B):
+                        cj, xj = cur[j, post_off : post_off + post_n], hist[row, j, pre_off:]
+                        for a in range(post_n):
+                            cj[a] += w[w_off + a * (pre_n + 1)] * xj[a]
+                    continue
+                x = (hist, row * B * N + projs.pre_off[p], N, False)
+                w_t = (st.w, projs.w_off[p], pre_n, True)
+                gemm(B, post_n, pre_n, 1.0, x, w_t, 1.0, (cur, projs.post_off[p], N))
             for j in range(B):
                 for m in range(noise_idx.shape[0]):
                     u = noise_idx[m]
@@ -276,27 +321,29 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                 row = (t - traces.delay[m]) % L
                 off, src, n, al = traces.off[m], traces.src_off[m], traces.n[m], traces.alpha[m]
                 for j in range(B):
+                    tj, hj = tr[j, off : off + n], hist[row, j, src : src + n]
                     for u in range(n):
-                        tr[j, off + u] += al * (hist[row, j, src + u] - tr[j, off + u])
-            # ---- rates ----
+                        tj[u] += al * (hj[u] - tj[u])
+            # ---- rates (the inputs are clamped), finiteness, readout sums: one pass a copy ----
+            summing = drive.rw0 <= k < drive.rw1
             for j in range(B):
-                for u in range(N):
-                    if not clamped[j, u]:
-                        r[j, u] = r[j, u] + alpha[u] * (-r[j, u] + phi(act[u], cur[j, u]))
+                rj = r[j]
+                rates(rj, cur[j], clamped[j], alpha, act, drive.segments)
+                first = -1
+                if nonfinite(rj, 0, input_off) or nonfinite(rj, input_end, N):
+                    first = first_nonfinite(rj, 0, N, input_off, input_end)
+                if drive.check_input and nonfinite(rj, input_off, input_end):
+                    u = first_nonfinite(rj, input_off, input_end, 0, 0)
+                    first = u if first < 0 else min(first, u)
+                if bad < 0:
+                    bad = first
+                if summing:
+                    mj = means[q, j]
+                    for u in range(N):
+                        mj[u] += rj[u]
             t += 1
-            for j in range(B):
-                for u in range(N):
-                    if not np.isfinite(r[j, u]):
-                        bad = u
-                        break
-                if bad >= 0:
-                    break
             if bad >= 0:
                 return 1, t, bad
-            if drive.rw0 <= k < drive.rw1:
-                for j in range(B):
-                    for u in range(N):
-                        means[q, j, u] += r[j, u]
             g += 1
     return 0, t, bad
 
@@ -342,11 +389,11 @@ class BatchedNumbaEngine(Engine):
         self._traces = trace_table(comp)
         self._lowered = lowering(comp)
         self._step_open = rules_open(comp)
+        self._segments = rate_segments(comp)
 
     def _scratch(self) -> BatchScratch:
         c, B = self.comp, self.batch
         wdt = self.state.w.dtype
-        max_pre = int(max(c.proj_pre_n.max(initial=0), 1))
         max_post = int(max(c.proj_post_n.max(initial=0), 1))
         max_w = int(max((c.proj_pre_n * c.proj_post_n).max(initial=0), 1))
         clamped = np.zeros((B, c.n_units), dtype=np.bool_)
@@ -354,7 +401,6 @@ class BatchedNumbaEngine(Engine):
         return BatchScratch(
             np.empty((B, c.n_units), dtype=wdt),
             clamped,
-            np.empty(2 * B * max_pre, dtype=wdt),
             np.empty(2 * B * max_post, dtype=wdt),
             np.empty(max_w, dtype=wdt),
             np.empty(max_post, dtype=wdt),
@@ -386,6 +432,9 @@ class BatchedNumbaEngine(Engine):
             int(c.readout_win[1]),
             int(drive.frames),
             int(c.label_steps),
+            not bool(np.isfinite(rd.stim).all()),
+            diagonal_projections(c, s.w, bool(drive.learn)),
+            self._segments,
         )
         means = np.zeros((*rd.active.shape, c.n_units))
         rules = rule_rows(c, self._lowered)  # the step factors as they are now
