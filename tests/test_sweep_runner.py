@@ -198,21 +198,3 @@ def test_scheduler_with_two_dask_worker_processes(tmp_path, capsys, dask_process
         assert main([*args, "--seeds", "0-1", "--no-progress"]) == 0
     assert "= 4; 2 already in" in capsys.readouterr().out
     assert {r["worker"] for r in rows_of(out)} <= workers and len(rows_of(out)) == 4
-
-
-def _imported() -> list[bool]:
-    return [m in sys.modules for m in ("neurotp.simulation", "neurotp.engines.numba", "numba")]
-
-
-def test_localcluster_workers_import_neurotp_as_they_start():
-    """The preload runs in each worker before any point: a worker that has run nothing yet
-    already holds the simulation and the Numba engine (the client warms the kernels
-    meanwhile); without the preload none of them is imported there."""
-    from neurotp.sweep.runner import _client
-
-    client, cluster = _client(None, 1)
-    try:
-        assert list(client.run(_imported).values()) == [[True, True, True]]
-    finally:
-        client.close()
-        cluster.close()
