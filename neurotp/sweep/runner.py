@@ -14,7 +14,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,6 @@ from neurotp.sweep.table import (
 )
 
 SPEC_FILE = "sweep.yaml"
-PRELOAD = "neurotp.sweep.preload"  # the Dask preload of a LocalCluster's workers
 POINTS = "points"
 
 
@@ -183,30 +181,8 @@ def _client(scheduler: str | None, workers: int | None):
         processes=True,
         dashboard_address=dashboard,
         silence_logs=logging.ERROR,
-        preload=[PRELOAD],  # the workers import neurotp as they start
     )
     return Client(cluster), cluster
-
-
-def _start(
-    tasks: list[PointTask], scheduler: str | None, workers: int | None
-) -> tuple[Any, Any, str | None]:
-    """The client (and its LocalCluster), and where the kernels were warmed. A LocalCluster's
-    workers start (and import neurotp) in a thread while this process warms the kernels
-    (:func:`_warm_here`), so neither waits for the other; an existing cluster's workers warm
-    their own (they may not share this machine's cache)."""
-    if scheduler_address(scheduler):
-        return (*_client(scheduler, workers), None)
-    with ThreadPoolExecutor(1) as pool:
-        starting = pool.submit(_client, scheduler, workers)
-        try:
-            _warm_here(tasks)
-        except BaseException:
-            client, cluster = starting.result()
-            client.close()
-            cluster.close()
-            raise
-        return (*starting.result(), cache_place())
 
 
 def _run_dask(
@@ -216,10 +192,11 @@ def _run_dask(
     workers: int | None,
     progress: bool,
     log: Callable[[str], None],
+    warmed_at: str | None = None,
 ) -> None:
     from distributed import as_completed
 
-    client, cluster, warmed_at = _start(tasks, scheduler, workers)
+    client, cluster = _client(scheduler, workers)
     try:
         n = len(client.scheduler_info()["workers"])
         where = "LocalCluster" if cluster else client.scheduler.address
@@ -310,15 +287,18 @@ def run_sweep(
     write_results(rows, out, parquet=False)
     t0 = time.perf_counter()
     if todo:
-        if sequential:
+        warmed_at = None
+        if sequential or not scheduler_address(scheduler):  # this machine runs the points
             _warm_here(todo)
+            warmed_at = cache_place()
+        if sequential:
             bar = _bar(len(todo), progress)
             for t in todo:
                 record(run_point(t))
                 bar.update(1)
             bar.close()
         else:
-            _run_dask(todo, record, scheduler, workers, progress, log)
+            _run_dask(todo, record, scheduler, workers, progress, log, warmed_at)
     if todo:
         log(f"ran {len(todo)} point run(s) in {time.perf_counter() - t0:.1f} s")
     write_results(rows, out, parquet=True)
