@@ -38,7 +38,7 @@ an interrupted run resumes where it stopped and the circuit as it is runs once f
 from __future__ import annotations
 
 import argparse
-import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -431,11 +431,8 @@ def main(argv: list[str] | None = None) -> Path:
     text = Path(a.circuit).read_text()
     pts = points(a, text)
     rows = compute(a, pts)
-    from neurotp.circuit.io import yaml_load
-
-    proto = copy.deepcopy(yaml_load(text)["protocol"])
-    proto.setdefault("label_delay", 0.0)
-    proto.setdefault("dt", 1.0)
+    # the resolved protocol (every default filled in), as the points ran it
+    proto = dataclasses.asdict(load(a.circuit, [], a.seeds[0], a.n_train).protocol)
     plot(rows, proto, a.out, a.hidden)
     for name, d in summary(rows).items():
         cells = ", ".join(f"{v:g}: {m:.1f} ± {sd:.1f}" for v, (m, sd, _) in d.items())
