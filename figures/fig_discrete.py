@@ -11,8 +11,6 @@ the full-data numbers are in docs/algorithms.md. Computation is cached in figure
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -80,14 +78,10 @@ def plot(d: dict, path: str) -> None:
 def main(argv: list[str] | None = None) -> Path:
     a = parse(argv)
     texts = [(ROOT / "configs" / n).read_text() for n in CONFIGS.values()]
-    key = hashlib.sha256(json.dumps([a.n_train, a.n_test, a.epochs, texts]).encode()).hexdigest()
-    cache = HERE / "_cache" / f"discrete_{key[:10]}.json"
-    if cache.exists() and not a.force:
-        d = json.loads(cache.read_text())
-    else:
-        d = compute(a)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(d))
+    from neurotp.commands.figures import cached_json
+
+    key = [a.n_train, a.n_test, a.epochs, texts]
+    d = cached_json("discrete", key, lambda: compute(a), a.force)
     plot(d, a.out)
     finals = {k: round(100 * v[-1], 2) for k, v in d["curves"].items()}
     print(f"saved {a.out}; final test accuracy: {finals}")

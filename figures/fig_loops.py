@@ -18,7 +18,6 @@ accuracy with both loops, the short only, the long only, neither, and H1's plast
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
@@ -165,14 +164,9 @@ def main(argv: list[str] | None = None) -> Path:
     a = parse(argv)
     # the key covers the settings and the circuit files, so an edited circuit is recomputed
     texts = [(ROOT / "circuits" / f"{n}.yaml").read_text() for n in VARIANTS.values()]
-    key = hashlib.sha256(json.dumps([a.seeds, texts]).encode()).hexdigest()[:10]
-    cache = HERE / "_cache" / f"loops_{key}.json"
-    if cache.exists() and not a.force:
-        d = json.loads(cache.read_text())
-    else:
-        d = compute(a.seeds, a.runs)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(d))
+    from neurotp.commands.figures import cached_json
+
+    d = cached_json("loops", [a.seeds, texts], lambda: compute(a.seeds, a.runs), a.force)
     plot(d, a.out)
     means = {k: round(100 * float(np.mean(v)), 2) for k, v in d["accuracy"].items()}
     print(f"saved {a.out}; mean test accuracy: {means}")

@@ -11,8 +11,6 @@ digits_tp wiring with a longer presentation. Test accuracy per epoch, mean ± st
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -92,14 +90,10 @@ def main(argv: list[str] | None = None) -> Path:
     a = parse(argv)
     # the key covers the settings and the circuit file, so an edited circuit is recomputed
     circuit_text = (ROOT / "circuits" / "multi_delay.yaml").read_text()
-    key = hashlib.sha256(json.dumps([a.epochs, a.seeds, circuit_text]).encode()).hexdigest()[:10]
-    cache = HERE / "_cache" / f"multi_delay_{key}.json"
-    if cache.exists() and not a.force:
-        d = json.loads(cache.read_text())
-    else:
-        d = compute(a.epochs, a.seeds)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(d))
+    from neurotp.commands.figures import cached_json
+
+    key = [a.epochs, a.seeds, circuit_text]
+    d = cached_json("multi_delay", key, lambda: compute(a.epochs, a.seeds), a.force)
     plot(d, a.out)
     finals = {k: float(np.mean([c[-1] for c in v])) for k, v in d["curves"].items()}
     print(f"saved {a.out}; final test accuracy by number of loops: {finals}")

@@ -45,3 +45,20 @@ def test_all_builds_every_figure_in_order(capsys, monkeypatch):
         capsys.readouterr().out.splitlines()[0]
         == f"figure {next(iter(figures.available()))}: 0.5 s"
     )
+
+
+def test_cached_json_computes_once_per_key_and_again_when_forced(tmp_path):
+    from neurotp.commands.figures import cached_json
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    assert cached_json("x", [1, "text"], compute, cache=tmp_path) == {"n": 1}
+    assert cached_json("x", [1, "text"], compute, cache=tmp_path) == {"n": 1}  # read back
+    assert len(calls) == 1
+    assert cached_json("x", [1, "edited"], compute, cache=tmp_path) == {"n": 2}  # new key
+    assert cached_json("x", [1, "text"], compute, force=True, cache=tmp_path) == {"n": 3}
+    assert len(list(tmp_path.glob("x_*.json"))) == 2

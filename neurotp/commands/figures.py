@@ -7,14 +7,39 @@ Each ``figures/fig_<name>.py`` has a ``main(argv)``; its computation is cached u
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
+import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def figure_dir() -> Path:
     # figures/ lives at the repository root, next to the neurotp package
     return Path(__file__).resolve().parents[2] / "figures"
+
+
+def cached_json(
+    name: str,
+    key: Any,
+    compute: Callable[[], Any],
+    force: bool = False,
+    cache: Path | None = None,
+) -> Any:
+    """A figure's computed numbers, cached apart from plotting: ``<cache>/<name>_<h>.json``
+    (``cache``: ``figures/_cache``; h: a hash of ``key``, a JSON-able value holding the
+    settings and the texts of the files the numbers depend on, so that an edit recomputes).
+    Read it if there (unless ``force``); otherwise ``compute()``, write it, return it."""
+    h = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:10]
+    path = (cache or figure_dir() / "_cache") / f"{name}_{h}.json"
+    if path.exists() and not force:
+        return json.loads(path.read_text())
+    d = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(d))
+    return d
 
 
 def available() -> dict[str, Path]:
