@@ -2,21 +2,19 @@
 reads a run that is there instead of training it, leaves out missing runs with --no-train,
 and plots validation curves with the final test accuracy."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+
+from neurotp.commands.figures import load_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def fig():
-    spec = importlib.util.spec_from_file_location("fig_fmnist", ROOT / "figures" / "fig_fmnist.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_figure("fmnist")
 
 
 def test_runs_are_neurotp_runs_cached_by_folder_and_plotted(fig, tmp_path, monkeypatch):

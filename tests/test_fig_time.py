@@ -2,11 +2,12 @@
 the engine's, the label's nudge arrives later by exactly the extra loop delay, and main()
 caches every point once (points that are the same circuit share one run)."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from neurotp.commands.figures import load_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUIT = ROOT / "circuits" / "digits_temporal.yaml"
@@ -14,10 +15,7 @@ CIRCUIT = ROOT / "circuits" / "digits_temporal.yaml"
 
 @pytest.fixture(scope="module")
 def fig():
-    spec = importlib.util.spec_from_file_location("fig_time", ROOT / "figures" / "fig_time.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_figure("time")
 
 
 def circuit_data():

@@ -1,4 +1,3 @@
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _fig_module():
-    spec = importlib.util.spec_from_file_location("fig_score", ROOT / "figures" / "fig_score.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from neurotp.commands.figures import load_figure
+
+    return load_figure("score")
 
 
 def test_dae_score_aligns_with_analytic_score():

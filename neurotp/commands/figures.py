@@ -53,10 +53,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def run_figure(path: Path) -> float:
+def load_figure(name: str | Path) -> Any:
+    """The script ``figures/fig_<name>.py`` (or the file ``name``) as a module: the scripts
+    are not a package, so this is how the CLI and the tests import one."""
+    path = Path(name) if str(name).endswith(".py") else figure_dir() / f"fig_{name}.py"
     spec = importlib.util.spec_from_file_location(f"neurotp_fig_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def run_figure(path: Path) -> float:
+    module = load_figure(path)
     t0 = time.perf_counter()
     module.main([])
     return time.perf_counter() - t0
