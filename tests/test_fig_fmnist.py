@@ -9,8 +9,6 @@ import pytest
 
 from neurotp.commands.figures import load_figure
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
 def fig():

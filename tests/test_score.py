@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -10,7 +8,6 @@ from neurotp.data.toy import make_mixture  # noqa: E402
 from neurotp.metrics.score import score_cosine  # noqa: E402
 
 pytestmark = pytest.mark.torch
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _fig_module():
