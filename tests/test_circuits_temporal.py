@@ -110,3 +110,32 @@ def test_compartments_are_exactly_zero_without_a_label_and_move_when_it_arrives(
     assert np.abs(rec[1:, 4:d, ha]).max() <= 1e-12
     assert np.abs(rec[1:, d + 2 :, ya]).max() > 1e-3
     assert np.abs(rec[1:, d + 3 :, ha]).max() > 1e-3
+
+
+# ---- the same wiring at Fashion-MNIST scale (issue 9: fmnist_temporal.yaml) -------------------
+FMNIST = ("fmnist_temporal", "fmnist_temporal_frozen")
+
+
+@pytest.mark.parametrize("name", FMNIST)
+def test_fmnist_temporal_audit_lists_only_the_label_clamp_and_the_train_test_switch(name):
+    c = load_circuit(CIRCUITS / f"{name}.yaml", check_data=False)
+    assert c.name == name and c.protocol.dataset == "fashion-mnist"
+    assert {(f.kind, f.where) for f in audit(c)} == ALLOWED
+
+
+def test_fmnist_temporal_is_the_digits_wiring_at_784_64_10_with_g_fixed():
+    digits = _load("digits_temporal")
+    fm = load_circuit(CIRCUITS / "fmnist_temporal.yaml", check_data=False)
+    frozen = load_circuit(CIRCUITS / "fmnist_temporal_frozen.yaml", check_data=False)
+    assert {p.name: p.size for p in fm.populations} == {"X": 784, "H": 64, "Y": 10, "L": 10}
+    # the same projections (delays, initialisation) and traces; only the sizes differ
+    assert fm.projections == digits.projections and fm.traces == digits.traces
+    assert [p.apical for p in fm.populations] == [p.apical for p in digits.populations]
+    # G learns on digits, not here (chosen on validation): the other two rules keep their forms
+    assert sorted(_rules(digits)) == ["learn_G", "learn_HY", "learn_XH"]
+    assert sorted(_rules(fm)) == ["learn_HY", "learn_XH"]
+    for k in ("learn_HY", "learn_XH"):
+        assert _rules(fm)[k].form == _rules(digits)[k].form
+    # the control cuts exactly the rule on X -> H
+    assert {k: v for k, v in _rules(fm).items() if k != "learn_XH"} == _rules(frozen)
+    assert frozen.projections == fm.projections and frozen.protocol == fm.protocol

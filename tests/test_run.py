@@ -173,7 +173,9 @@ def test_batch_must_be_positive(tmp_path, capsys):
     assert "--batch: '0' is not a whole number >= 1" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["fmnist_tp", "fmnist_tp_frozen", "fmnist_tp_deep"])
+@pytest.mark.parametrize(
+    "name", ["fmnist_tp", "fmnist_tp_frozen", "fmnist_tp_deep", "fmnist_temporal"]
+)
 def test_fmnist_circuits_read_mnist_from_idx_files(tmp_path, monkeypatch, capsys, name):
     from neurotp.data.datasets import IDX_FILES
     from neurotp.data.idx import write_idx
