@@ -1,8 +1,8 @@
 """Learning curves of the Fashion-MNIST circuits: validation accuracy per epoch, test at the end.
 
 Trains (or reads) ``circuits/fmnist_tp.yaml`` (784-64-10), its frozen-hidden control
-``fmnist_tp_frozen.yaml``, ``fmnist_tp_deep.yaml`` (784-64-64-10) and ``fmnist_temporal.yaml``
-(section 8 in time, 784-64-10) over seeds, each as
+``fmnist_tp_frozen.yaml``, ``fmnist_tp_deep.yaml`` (784-64-64-10), ``fmnist_temporal.yaml``
+(section 8 in time, 784-64-10) and its control ``fmnist_temporal_frozen.yaml`` over seeds, each as
 ``neurotp run circuits/<circuit>.yaml --seed S --out RUNS/<circuit>_s<S>`` would, and draws the
 validation accuracy after every epoch (mean ± std over seeds, each seed thin) with the final
 test accuracy as a marker at the last epoch. The run folders are the cache: a run whose
@@ -28,7 +28,13 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-CIRCUITS = ("fmnist_tp", "fmnist_tp_frozen", "fmnist_tp_deep", "fmnist_temporal")
+CIRCUITS = (
+    "fmnist_tp",
+    "fmnist_tp_frozen",
+    "fmnist_tp_deep",
+    "fmnist_temporal",
+    "fmnist_temporal_frozen",
+)
 SUBSET = {"n_train": 6000, "epochs": 3}
 
 

@@ -29,7 +29,7 @@ ALLOWED = {("global gate", "protocol.label"), ("global gate", "protocol")}
 
 
 def _load(name: str):
-    return load_circuit(CIRCUITS / f"{name}.yaml")
+    return load_circuit(CIRCUITS / f"{name}.yaml", check_data=False)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -118,15 +118,14 @@ FMNIST = ("fmnist_temporal", "fmnist_temporal_frozen")
 
 @pytest.mark.parametrize("name", FMNIST)
 def test_fmnist_temporal_audit_lists_only_the_label_clamp_and_the_train_test_switch(name):
-    c = load_circuit(CIRCUITS / f"{name}.yaml", check_data=False)
+    c = _load(name)
     assert c.name == name and c.protocol.dataset == "fashion-mnist"
     assert {(f.kind, f.where) for f in audit(c)} == ALLOWED
 
 
 def test_fmnist_temporal_is_the_digits_wiring_at_784_64_10_with_g_fixed():
     digits = _load("digits_temporal")
-    fm = load_circuit(CIRCUITS / "fmnist_temporal.yaml", check_data=False)
-    frozen = load_circuit(CIRCUITS / "fmnist_temporal_frozen.yaml", check_data=False)
+    fm, frozen = _load("fmnist_temporal"), _load("fmnist_temporal_frozen")
     assert {p.name: p.size for p in fm.populations} == {"X": 784, "H": 64, "Y": 10, "L": 10}
     # the same projections (delays, initialisation) and traces; only the sizes differ
     assert fm.projections == digits.projections and fm.traces == digits.traces
