@@ -8,12 +8,8 @@ from neurotp.circuit.library import tp_circuit
 from neurotp.engines.batched_reference import BatchedReferenceEngine
 from neurotp.engines.batching import copy_state, stack_states
 from neurotp.engines.numba import NumbaEngine, batched
-from neurotp.engines.numba.batched import (
-    BatchedNumbaEngine,
-    diagonal_projections,
-    presentation_flops,
-    step_flops,
-)
+from neurotp.engines.numba.batched import BatchedNumbaEngine
+from neurotp.engines.numba.batched_plan import presentation_flops
 
 
 def rich(batch: int):
@@ -124,44 +120,6 @@ def test_refusals():
         BatchedNumbaEngine(comp).run(drive_of(comp, 2, 0), record_every=1)
 
 
-def test_step_flops_counts_every_gemm():
-    comp = compile_circuit(rich(8))
-    cur, rule = step_flops(comp, 8)
-    assert cur == 2 * 8 * float(np.sum(comp.proj_pre_n * comp.proj_post_n))
-    # XH (7x5) has prediction (2B rows), swap (2B) and two_traces (2B); HY (5x3) prediction
-    # (2B); YS (3x5) reconstruction (a = b = x: B rows)
-    assert rule.tolist() == [2 * 16 * 35, 2 * 16 * 15, 2 * 8 * 15, 2 * 16 * 35, 2 * 16 * 35]
-    # windows: the presets [30, 40), swap [20, 40), two_traces the whole 40 ms
-    want = 40 * cur + 10 * rule[:3].sum() + 20 * rule[3] + 40 * rule[4]
-    assert presentation_flops(comp, 8) == want
-
-
-def test_diagonal_projections_are_the_static_identity_wirings():
-    comp = compile_circuit(rich(4))
-    w = comp.initial_state().w
-    names = [
-        n for n, d in zip(comp.proj_names, diagonal_projections(comp, w, True), strict=True) if d
-    ]
-    assert names == ["YYT", "LYT", "HHT", "GHT", "SHT"]  # identities no rule changes
-    assert diagonal_projections(comp, w, False).tolist() == [
-        n in names for n in comp.proj_names
-    ]  # the others are not square, or (YTG, tied to YS) not diagonal
-    for off_diagonal in (1e-300, np.nan):
-        w2 = w.copy()
-        comp.proj_matrix(w2, "HHT")[0, 1] = off_diagonal
-        assert not diagonal_projections(comp, w2, True)[comp.proj_names.index("HHT")]
-    # HHT's weights learned by a rule: a GEMM again
-    c = rich(4)
-    form = RuleForm([FormTerm("rate:HT", 0.5)], "pre", 1.0, "post", "pre")
-    c.rules.append(Rule("hht", "general", "HHT", lr=0.01, window=(30.0, 40.0), form=form))
-    comp2 = compile_circuit(c)
-    d = diagonal_projections(comp2, comp2.initial_state().w, True)
-    assert not d[comp2.proj_names.index("HHT")]
-    cur, _ = step_flops(comp, 4, diagonal_projections(comp, w, True))
-    sizes = comp.proj_pre_n * np.where([n in names for n in comp.proj_names], 1, comp.proj_post_n)
-    assert cur == 2 * 4 * float(np.sum(sizes))
-
-
 def test_diagonal_currents_equal_the_gemm_path(monkeypatch):
     comp = compile_circuit(rich(3))
     d = drive_of(comp, 7, 3)
@@ -173,6 +131,46 @@ def test_diagonal_currents_equal_the_gemm_path(monkeypatch):
     dense = BatchedNumbaEngine(comp, threads=1)
     np.testing.assert_allclose(dense.run(d).means, m_fast, rtol=0, atol=1e-12)
     np.testing.assert_allclose(dense.state.w, fast.state.w, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", ["tp", "temporal"])
+def test_held_currents_give_the_numbers_of_new_gemms(make):
+    # holding the input current between steps (batched_plan) is the same arithmetic: bit for
+    # bit, over windows, frames, a gap, pads (7 samples at B = 3), a bias rule and evaluation
+    if make == "tp":
+        c = tp_circuit((7, 5, 3))
+        c.protocol.batch, c.protocol.gap = 3, 5.0
+    else:
+        c = temporal(3)
+    comp = compile_circuit(c)
+    held, fresh = BatchedNumbaEngine(comp, threads=1), BatchedNumbaEngine(comp, threads=1)
+    fresh.hold = False
+    for seed, train in ((3, True), (4, True), (5, False)):
+        d = drive_of(comp, 7, seed, train=train)
+        np.testing.assert_array_equal(held.run(d).means, fresh.run(d).means)
+    for key in ("r", "hist", "tr", "w", "b"):
+        np.testing.assert_array_equal(getattr(held.state, key), getattr(fresh.state, key))
+    assert not np.array_equal(held.state.w, comp.initial_state().w)
+    assert held.product_flops < fresh.product_flops
+
+
+def test_the_engine_counts_the_products_it_does():
+    B, n = 4, 8
+    c = tp_circuit((7, 5, 3))
+    c.protocol.batch = B
+    comp = compile_circuit(c)
+    d = drive_of(comp, n, 0)
+    eng = BatchedNumbaEngine(comp, threads=1)
+    eng.hold = False
+    eng.run(d)
+    diagonal = batched.diagonal_projections(comp, comp.initial_state().w, True)
+    assert eng.product_flops == pytest.approx(presentation_flops(comp, B, diagonal) * n / B)
+    held = BatchedNumbaEngine(comp, threads=1)
+    held.run(d)
+    # XH (7 x 5) is held at all but 11 of the 40 steps of each presentation: 0 and 1 (new
+    # weights, then new inputs), 31-39 (its rule, open at 30-39, changed the weights)
+    saved = 2 * B * 7 * 5 * (40 - 11) * (n // B)
+    assert held.product_flops == pytest.approx(eng.product_flops - saved)
 
 
 def test_divergence_time_and_population_as_the_reference():

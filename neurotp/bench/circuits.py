@@ -10,9 +10,10 @@ B = 1 is the plain Numba engine (one thread: its row is repeated for every T). B
 the same run and with the same T: BP (the torch baseline, ``neurotp.algorithms``, mini-batch
 ``--bp-batch``) on the circuit's feedforward network, and the FLOP/s of a square float64
 GEMM (``--gemm-size``, NumPy's BLAS limited to T threads). The batched step's FLOP/s counts
-the GEMMs of the step (:func:`neurotp.engines.numba.batched.presentation_flops`; a diagonal
-wiring the batched engine computes element-wise counts its 2·B·n operations, not a GEMM's)
-over the whole training time, element-wise work included.
+the products the batched engine did (``BatchedNumbaEngine.product_flops``: a diagonal wiring
+it computes element-wise and a held input current, :mod:`neurotp.engines.numba.batched_plan`,
+count nothing; B = 1 does every product, :func:`~neurotp.engines.numba.batched_plan.
+presentation_flops`) over the whole training time, element-wise work included.
 
 The JSON's top level holds, for scripts: ``epoch_seconds_best`` (the circuit's training set,
 ``protocol.n_train`` minus the validation split, over the best samples/s: training only,
@@ -123,7 +124,7 @@ def circuit_rate(circuit, x, y, batch: int, threads: int, repeats: int) -> dict[
     import copy
 
     from neurotp.data.datasets import Dataset
-    from neurotp.engines.numba.batched import diagonal_projections, presentation_flops
+    from neurotp.engines.numba.batched_plan import presentation_flops
     from neurotp.simulation import Simulation
 
     c = copy.deepcopy(circuit)
@@ -138,10 +139,10 @@ def circuit_rate(circuit, x, y, batch: int, threads: int, repeats: int) -> dict[
         sim.present(warm, y[: len(warm)], train=True)
         if i > 0:  # the first pass compiles (or loads) the kernels
             best = min(best, time.perf_counter() - t0)
-    rounds = -(-len(x) // batch)
-    # the products the engine does: the batched one computes diagonal wirings element-wise
-    diagonal = diagonal_projections(sim.comp, sim.state.w, True) if batch > 1 else None
-    flops = presentation_flops(sim.comp, batch, diagonal) * rounds
+    if batch > 1:  # the products the batched engine did (it counts them) in the last pass
+        flops = sim.engine.product_flops
+    else:  # the plain engine does every product of every step
+        flops = presentation_flops(sim.comp, 1) * len(x)
     return {
         "batch": batch,
         "threads": threads if batch > 1 else 1,

@@ -26,6 +26,7 @@ are batch-1 devices and are refused. ``docs/engines.md`` has where a step's time
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import NamedTuple
 
@@ -42,6 +43,11 @@ from neurotp.engines.batching import (
     refuse_recording,
     rounds,
     unround,
+)
+from neurotp.engines.numba.batched_plan import (
+    diagonal_projections,
+    held_projections,
+    rule_touches,
 )
 from neurotp.engines.numba.batched_rates import first_nonfinite, nonfinite, rate_segments, rates
 from neurotp.engines.numba.blas import gemm
@@ -79,6 +85,8 @@ class BatchDrive(NamedTuple):
     check_input: bool  # the stimulus holds a non-finite value: check the inputs' rates
     diagonal: np.ndarray  # per projection: its current element-wise (diagonal_projections)
     segments: np.ndarray  # (n, 3) runs of the rates update (rate_segments)
+    held: np.ndarray  # per projection: its current may be held (held_projections)
+    touches: np.ndarray  # (rules, projections): what a rule changes (rule_touches)
 
 
 class BatchScratch(NamedTuple):
@@ -92,6 +100,21 @@ class BatchScratch(NamedTuple):
     cb: np.ndarray
     db: np.ndarray
     dbias: np.ndarray
+    hold: np.ndarray  # (B, N): the held currents, at their post units (held_projections)
+    hold_ver: np.ndarray  # per projection: the input version its held current read; -1 none
+    row_ver: np.ndarray  # (L,): the input version in each ring-buffer row; -1 not known
+    flops: np.ndarray  # (1,): floating-point operations of the products done
+
+
+@functools.cache
+def blas_controller():
+    """One ``threadpoolctl`` controller for the process, made after SciPy's BLAS (the one
+    :mod:`neurotp.engines.numba.blas` calls) is loaded: a new ``threadpool_limits`` per drive
+    scans the loaded libraries again, 1.6 ms each time."""
+    import scipy.linalg  # noqa: F401 - load SciPy's BLAS so the controller sees it
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def default_threads() -> int:
@@ -100,52 +123,6 @@ def default_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
-
-
-def diagonal_projections(comp: Compiled, w: np.ndarray, learn: bool) -> np.ndarray:
-    """Per projection: True when its current is computed element-wise, d ⊙ x, instead of by
-    a GEMM: a square matrix that is zero off its diagonal (an identity wiring such as
-    ``fmnist_tp``'s HHT, GHT, SHT) and that no rule of the drive changes (no rule on its
-    weight block, tied projections included; any when ``learn`` is False). The numbers are
-    the GEMM's: the zeros add exact zeros to every sum (the rates are finite, or the run has
-    stopped)."""
-    pre_n, post_n, w_off = comp.proj_pre_n, comp.proj_post_n, comp.proj_w_off
-    learned = {int(w_off[p]) for p in comp.rules.proj} if learn else set()
-    out = np.zeros(len(comp.proj_names), dtype=np.bool_)
-    for p in range(len(out)):
-        n = int(pre_n[p])
-        if n != int(post_n[p]) or int(w_off[p]) in learned:
-            continue
-        m = w[int(w_off[p]) : int(w_off[p]) + n * n].reshape(n, n)
-        out[p] = not np.any(m - np.diag(np.diag(m)))
-    return out
-
-
-def step_flops(
-    comp: Compiled, batch: int, diagonal: np.ndarray | None = None
-) -> tuple[float, np.ndarray]:
-    """Floating-point operations of a batched step's products: (the currents of every
-    projection, each rule's update when it is open). A ``diagonal`` projection
-    (:func:`diagonal_projections`) counts the 2·B·n operations it does, not a GEMM's."""
-    pre, post = comp.proj_pre_n.astype(float), comp.proj_post_n.astype(float)
-    work = pre * post
-    if diagonal is not None:
-        work = np.where(diagonal, pre, work)
-    cur = float(2 * batch * np.sum(work))
-    lowered = lowering(comp)[0]
-    rule = np.zeros(len(comp.rule_names))
-    for k, p in enumerate(comp.rules.proj):
-        rows = batch if lowered[k] in (LOWER_SAME_X, LOWER_SAME_TR) else 2 * batch
-        rule[k] = 2.0 * rows * pre[p] * post[p]
-    return cur, rule
-
-
-def presentation_flops(comp: Compiled, batch: int, diagonal: np.ndarray | None = None) -> float:
-    """Floating-point operations of the products of one round of B training presentations
-    (each rule counted at the steps its window is open; ``diagonal`` as :func:`step_flops`)."""
-    cur, rule = step_flops(comp, batch, diagonal)
-    open_steps = rules_open(comp)[: comp.present_steps].sum(axis=0)
-    return cur * comp.steps_per_presentation + float(np.dot(rule, open_steps))
 
 
 @njit(cache=True)
@@ -224,6 +201,7 @@ def _rule(kr, st, t, projs, traces, rules, scr, live):
     if rules.bias[kr]:
         for a in range(post_n):
             st.b[post_off + a] += eta * dbias[a]
+    scr.flops[0] += (2.0 * B if one else 4.0 * B) * pre_n * post_n
 
 
 @njit(cache=True)
@@ -242,6 +220,8 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
     n_proj = projs.pre_off.shape[0]
     n_rules = rules.proj.shape[0]
     n_tr = traces.off.shape[0]
+    hold, hold_ver, row_ver = scr.hold, scr.hold_ver, scr.row_ver
+    ver = 0  # the input version: a new one each time the input rates are rewritten
     t = t0
     g = 0
     bad = -1
@@ -254,6 +234,10 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
             new_frame = f != f_prev  # the input rates change only with the frame (or gap)
             f_prev = f
             slot = t % L
+            if new_frame:
+                ver += 1
+            fresh = row_ver[slot] != ver  # the row's input rates are not this version's
+            row_ver[slot] = ver
             for j in range(B):
                 rj, cj, hj = r[j], cur[j], hist[slot, j]  # 1-D rows: the loops vectorise
                 if new_frame:
@@ -275,7 +259,12 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                     clamped[j, label_off + u] = lab_on
                     if lab_on:
                         rj[label_off + u] = drive.labels[q, j, u]
-                for u in range(N):
+                for u in range(input_off):
+                    hj[u] = rj[u]
+                if fresh:
+                    for u in range(input_off, input_end):
+                        hj[u] = rj[u]
+                for u in range(input_end, N):
                     hj[u] = rj[u]
                 # the inputs are clamped: their currents are never read
                 for u in range(input_off):
@@ -293,10 +282,25 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                         cj, xj = cur[j, post_off : post_off + post_n], hist[row, j, pre_off:]
                         for a in range(post_n):
                             cj[a] += w[w_off + a * (pre_n + 1)] * xj[a]
+                    scr.flops[0] += 2.0 * B * post_n
+                    continue
+                post_off = projs.post_off[p]
+                if drive.held[p] and hold_ver[p] >= 0 and hold_ver[p] == row_ver[row]:
+                    for j in range(B):  # the product held: the same inputs, weights, bias
+                        cj, hj = cur[j, post_off : post_off + post_n], hold[j, post_off:]
+                        for a in range(post_n):
+                            cj[a] = hj[a]
                     continue
                 x = (hist, row * B * N + projs.pre_off[p], N, False)
                 w_t = (st.w, projs.w_off[p], pre_n, True)
-                gemm(B, post_n, pre_n, 1.0, x, w_t, 1.0, (cur, projs.post_off[p], N))
+                gemm(B, post_n, pre_n, 1.0, x, w_t, 1.0, (cur, post_off, N))
+                scr.flops[0] += 2.0 * B * pre_n * post_n
+                if drive.held[p]:
+                    hold_ver[p] = row_ver[row]
+                    for j in range(B):
+                        cj, hj = cur[j, post_off : post_off + post_n], hold[j, post_off:]
+                        for a in range(post_n):
+                            hj[a] = cj[a]
             for j in range(B):
                 for m in range(noise_idx.shape[0]):
                     u = noise_idx[m]
@@ -316,6 +320,9 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means):
                 for kr in range(n_rules):
                     if drive.step_open[k, kr]:
                         _rule(kr, st, t, projs, traces, rules, scr, live)
+                        for p in range(n_proj):
+                            if drive.touches[kr, p]:
+                                hold_ver[p] = -1
             # ---- traces ----
             for m in range(n_tr):
                 row = (t - traces.delay[m]) % L
@@ -390,6 +397,9 @@ class BatchedNumbaEngine(Engine):
         self._lowered = lowering(comp)
         self._step_open = rules_open(comp)
         self._segments = rate_segments(comp)
+        self._touches = rule_touches(comp)
+        self.hold = True  # hold input currents between steps (batched_plan); False: never
+        self.product_flops = 0.0  # the products' floating-point operations done so far
 
     def _scratch(self) -> BatchScratch:
         c, B = self.comp, self.batch
@@ -407,17 +417,20 @@ class BatchedNumbaEngine(Engine):
             np.empty(max_post, dtype=wdt),
             np.empty(max_post, dtype=wdt),
             np.empty(max_post, dtype=wdt),
+            np.empty((B, c.n_units), dtype=wdt),
+            np.full(len(c.proj_names), -1, dtype=np.int64),
+            np.full(self.state.hist.shape[0], -1, dtype=np.int64),
+            np.zeros(1),
         )
 
     def run(
         self, drive: Drive, record_every: int = 0, record_units: np.ndarray | None = None
     ) -> RunResult:
         refuse_recording(record_every)
-        from threadpoolctl import threadpool_limits
-
         c, s = self.comp, self.state
         rd = rounds(c, drive, self.batch)
         labels = rd.labels if rd.labels is not None else np.zeros((*rd.active.shape, 0))
+        diagonal = diagonal_projections(c, s.w, bool(drive.learn))
         bd = BatchDrive(
             np.ascontiguousarray(rd.stim, dtype=np.float64),
             np.ascontiguousarray(labels, dtype=np.float64),
@@ -433,25 +446,19 @@ class BatchedNumbaEngine(Engine):
             int(drive.frames),
             int(c.label_steps),
             not bool(np.isfinite(rd.stim).all()),
-            diagonal_projections(c, s.w, bool(drive.learn)),
+            diagonal,
             self._segments,
+            held_projections(c, diagonal) & self.hold,
+            self._touches,
         )
         means = np.zeros((*rd.active.shape, c.n_units))
         rules = rule_rows(c, self._lowered)  # the step factors as they are now
-        import scipy.linalg  # noqa: F401 - load SciPy's BLAS so threadpoolctl limits it too
-
-        with threadpool_limits(limits=self.threads, user_api="blas"):
+        scr = self._scratch()
+        with blas_controller().limit(limits=self.threads, user_api="blas"):
             status, t, unit = run_batched(
-                state_arrays(s),
-                s.t,
-                self._units,
-                self._projs,
-                self._traces,
-                rules,
-                bd,
-                self._scratch(),
-                means,
+                state_arrays(s), s.t, self._units, self._projs, self._traces, rules, bd, scr, means
             )
+        self.product_flops += float(scr.flops[0])
         s.t = int(t)
         if status != 0:
             raise self._divergence(s.t, int(unit))
