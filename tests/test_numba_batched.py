@@ -79,12 +79,27 @@ def test_copies_without_plasticity_equal_single_numba_runs():
     np.testing.assert_array_equal(eng.state.w, comp.initial_state().w)
 
 
+@pytest.mark.parametrize(
+    ("make", "batch", "threads"), [("rich", 8, 2), ("rich", 12, 3), ("temporal", 8, 2)]
+)
+def test_worker_threads_give_the_numbers_of_one_bit_for_bit(make, batch, threads):
+    # every lowering, bounds (the worker's own buffer), pads (a partial last round), two
+    # drives and an evaluation, 2 and 3 workers; the temporal features
+    comp = compile_circuit(rich(batch) if make == "rich" else temporal(batch))
+    one = BatchedNumbaEngine(comp, threads=1)
+    many = BatchedNumbaEngine(comp, threads=threads)
+    for seed, train in ((0, True), (10, True), (20, False)):
+        d = drive_of(comp, 2 * batch + 3, seed, train=train)
+        np.testing.assert_array_equal(many.run(d).means, one.run(d).means)
+    for key in ("r", "hist", "tr", "w", "b"):
+        np.testing.assert_array_equal(getattr(many.state, key), getattr(one.state, key))
+    assert many.product_flops == one.product_flops
+    assert not np.array_equal(one.state.w, comp.initial_state().w)
+
+
 def test_threads_and_float32():
     comp = compile_circuit(rich(4))
     d = drive_of(comp, 8, 4)
-    one = BatchedNumbaEngine(comp, threads=1)
-    two = BatchedNumbaEngine(comp, threads=2)
-    np.testing.assert_allclose(two.run(d).means, one.run(d).means, rtol=0, atol=1e-12)
     f32 = BatchedNumbaEngine(comp, dtype=np.float32, threads=1)
     m32 = f32.run(d).means
     assert f32.state.w.dtype == np.float32
@@ -183,12 +198,27 @@ def test_divergence_time_and_population_as_the_reference():
     comp = compile_circuit(c)
     d = make_drive(comp, np.full((3, 7), 1e10), None, np.random.default_rng(0), train=False)
     errors = []
-    for engine in (BatchedReferenceEngine(comp), BatchedNumbaEngine(comp, threads=1)):
+    engines = [BatchedReferenceEngine(comp)] + [BatchedNumbaEngine(comp, threads=n) for n in (1, 2)]
+    for engine in engines:
         with pytest.raises(DivergenceError) as err:
             engine.run(d)
         errors.append((err.value.time_ms, err.value.population))
-    assert errors[0] == errors[1]
+    assert errors[0] == errors[1] == errors[2]
     assert errors[0][1] == "H"
+
+
+def test_a_divergence_in_the_second_workers_copies_stops_both():
+    from neurotp.engines.base import DivergenceError
+
+    comp = compile_circuit(rich(4))
+    d = drive_of(comp, 8, 0)
+    d.stim[3, 2] = np.inf  # sample 3: copy 3, the second worker's share
+    errors = []
+    for n in (1, 2):
+        with pytest.raises(DivergenceError) as err:
+            BatchedNumbaEngine(comp, threads=n).run(d)
+        errors.append(str(err.value))
+    assert errors[0] == errors[1] and "X" in errors[0]
 
 
 def test_a_non_finite_stimulus_is_a_divergence_of_the_input():

@@ -9,7 +9,7 @@ a step does (:mod:`neurotp.engines.numba.batched`).
   GEMM, while the delayed input rates it reads, its weights and its post population's bias
   are what they were when it was taken. The input rates change only with the stimulus frame,
   and the weights only while a rule on them is open, so in ``fmnist_tp`` the 784×64 product
-  is taken at 12 of a presentation's 40 steps. The numbers are those of a new GEMM, bit for
+  is taken at 11 of a presentation's 40 steps. The numbers are those of a new GEMM, bit for
   bit: the same call on the same operands, copied (tested against the plan with holding off).
 - **Products** (:func:`step_flops`, :func:`presentation_flops`): the floating-point operations
   of every product of a step, none held; the engine counts the ones it does
