@@ -79,24 +79,6 @@ def test_copies_without_plasticity_equal_single_numba_runs():
     np.testing.assert_array_equal(eng.state.w, comp.initial_state().w)
 
 
-@pytest.mark.parametrize(
-    ("make", "batch", "threads"), [("rich", 8, 2), ("rich", 12, 3), ("temporal", 8, 2)]
-)
-def test_worker_threads_give_the_numbers_of_one_bit_for_bit(make, batch, threads):
-    # every lowering, bounds (the worker's own buffer), pads (a partial last round), two
-    # drives and an evaluation, 2 and 3 workers; the temporal features
-    comp = compile_circuit(rich(batch) if make == "rich" else temporal(batch))
-    one = BatchedNumbaEngine(comp, threads=1)
-    many = BatchedNumbaEngine(comp, threads=threads)
-    for seed, train in ((0, True), (10, True), (20, False)):
-        d = drive_of(comp, 2 * batch + 3, seed, train=train)
-        np.testing.assert_array_equal(many.run(d).means, one.run(d).means)
-    for key in ("r", "hist", "tr", "w", "b"):
-        np.testing.assert_array_equal(getattr(many.state, key), getattr(one.state, key))
-    assert many.product_flops == one.product_flops
-    assert not np.array_equal(one.state.w, comp.initial_state().w)
-
-
 def test_threads_and_float32():
     comp = compile_circuit(rich(4))
     d = drive_of(comp, 8, 4)
@@ -148,27 +130,6 @@ def test_diagonal_currents_equal_the_gemm_path(monkeypatch):
     np.testing.assert_allclose(dense.state.w, fast.state.w, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("make", ["tp", "temporal"])
-def test_held_currents_give_the_numbers_of_new_gemms(make):
-    # holding the input current between steps (batched_plan) is the same arithmetic: bit for
-    # bit, over windows, frames, a gap, pads (7 samples at B = 3), a bias rule and evaluation
-    if make == "tp":
-        c = tp_circuit((7, 5, 3))
-        c.protocol.batch, c.protocol.gap = 3, 5.0
-    else:
-        c = temporal(3)
-    comp = compile_circuit(c)
-    held, fresh = BatchedNumbaEngine(comp, threads=1), BatchedNumbaEngine(comp, threads=1)
-    fresh.hold = False
-    for seed, train in ((3, True), (4, True), (5, False)):
-        d = drive_of(comp, 7, seed, train=train)
-        np.testing.assert_array_equal(held.run(d).means, fresh.run(d).means)
-    for key in ("r", "hist", "tr", "w", "b"):
-        np.testing.assert_array_equal(getattr(held.state, key), getattr(fresh.state, key))
-    assert not np.array_equal(held.state.w, comp.initial_state().w)
-    assert held.product_flops < fresh.product_flops
-
-
 def test_the_engine_counts_the_products_it_does():
     B, n = 4, 8
     c = tp_circuit((7, 5, 3))
@@ -205,20 +166,6 @@ def test_divergence_time_and_population_as_the_reference():
         errors.append((err.value.time_ms, err.value.population))
     assert errors[0] == errors[1] == errors[2]
     assert errors[0][1] == "H"
-
-
-def test_a_divergence_in_the_second_workers_copies_stops_both():
-    from neurotp.engines.base import DivergenceError
-
-    comp = compile_circuit(rich(4))
-    d = drive_of(comp, 8, 0)
-    d.stim[3, 2] = np.inf  # sample 3: copy 3, the second worker's share
-    errors = []
-    for n in (1, 2):
-        with pytest.raises(DivergenceError) as err:
-            BatchedNumbaEngine(comp, threads=n).run(d)
-        errors.append(str(err.value))
-    assert errors[0] == errors[1] and "X" in errors[0]
 
 
 def test_a_non_finite_stimulus_is_a_divergence_of_the_input():

@@ -61,8 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--threads",
         type=positive_int,
         default=None,
-        help="numba backend with protocol.batch > 1: BLAS threads for the batched GEMMs "
-        "(default: every core this process may use)",
+        help="numba backend with protocol.batch > 1: worker threads sharing the copies (at "
+        "most B; the numbers do not depend on it; default: every core this process may use)",
     )
     p.add_argument(
         "--resume",
