@@ -128,6 +128,10 @@ def rounds(comp: Compiled, drive: Drive, batch: int) -> Rounds:
 
 def unround(comp: Compiled, per_copy: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
     """Per-round, per-copy results (Q, B, N) back in sample order (n, N), pads dropped."""
+    flat = index.reshape(-1)
+    if np.array_equal(flat[:n], np.arange(n)) and bool(np.all(flat[n:] < 0)):
+        # the layout :func:`rounds` makes: sample i at flat position i, pads after the last
+        return np.asarray(per_copy, dtype=np.float64).reshape(-1, per_copy.shape[-1])[:n]
     out = np.zeros((n, per_copy.shape[-1]))
     live = index >= 0
     out[index[live]] = per_copy[live]

@@ -143,8 +143,25 @@ class BatchedNumbaEngine(Engine):
         self._touches = rule_touches(comp)
         self.hold = True  # hold input currents between steps (batched_plan); False: never
         self.product_flops = 0.0  # the products' floating-point operations done so far
+        self._made: dict[int, tuple[BatchScratch, list[Worker]]] = {}
 
     def _scratch(self, workers: int) -> tuple[BatchScratch, list[Worker]]:
+        """The work arrays, made once per worker count and reset for each drive (what a
+        drive reads before it writes: the non-finite reports, the versions, the counters,
+        the barrier phases)."""
+        made = self._made.get(workers)
+        if made is None:
+            made = self._made[workers] = self._new_scratch(workers)
+        scr, wks = made
+        scr.bads[:] = -1
+        wks[0].sync[:] = 0
+        for wk in wks:
+            wk.hold_ver[:] = -1
+            wk.row_ver[:] = -1
+            wk.flops[:] = 0.0
+        return scr, wks
+
+    def _new_scratch(self, workers: int) -> tuple[BatchScratch, list[Worker]]:
         c, B = self.comp, self.batch
         wdt = self.state.w.dtype
         max_post = int(max(c.proj_post_n.max(initial=0), 1))

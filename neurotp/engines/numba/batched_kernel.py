@@ -222,6 +222,7 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
     n_tr = traces.off.shape[0]
     hold_ver, row_ver = wk.hold_ver, wk.row_ver
     phase = 0
+    in_pend = 0  # summing steps whose input rates are not yet added (the frame held)
     ver = 0  # the input version: a new one each time the input rates are rewritten
     t = t0
     g = 0
@@ -335,18 +336,24 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
                     phase += 1
                     if not barrier(wk.sync, wk.w, wk.n, phase):
                         return 2, t, -1
-            # ---- traces ----
-            for m in range(n_tr):
-                row = (t - traces.delay[m]) % L
-                off, src, n, al = traces.off[m], traces.src_off[m], traces.n[m], traces.alpha[m]
-                for j in range(j0, j1):
+            # ---- per copy: traces, rates (the inputs are clamped), finiteness, readout sums,
+            # in one pass while the copy's rows are in cache (no copy reads another's) ----
+            summing = drive.rw0 <= k < drive.rw1
+            # the clamped inputs' sums: their rates stay until the next frame, so they are
+            # added once, times the steps they held, when the window ends or the frame changes
+            in_steps = in_pend + 1 if summing else 0
+            k1 = k + 1
+            f_next = k1 * drive.frames // drive.present_steps if k1 < drive.present_steps else -1
+            in_flush = summing and (k1 == drive.rw1 or f_next != f)
+            bad = -1
+            for j in range(j0, j1):
+                for m in range(n_tr):
+                    row = (t - traces.delay[m]) % L
+                    off, src, n = traces.off[m], traces.src_off[m], traces.n[m]
+                    al = traces.alpha[m]
                     tj, hj = tr[j, off : off + n], hist[row, j, src : src + n]
                     for u in range(n):
                         tj[u] += al * (hj[u] - tj[u])
-            # ---- rates (the inputs are clamped), finiteness, readout sums: one pass a copy ----
-            summing = drive.rw0 <= k < drive.rw1
-            bad = -1
-            for j in range(j0, j1):
                 rj = r[j]
                 rates(rj, cur[j], clamped[j], alpha, act, drive.segments)
                 first = -1
@@ -359,8 +366,15 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
                     bad = first
                 if summing:
                     mj = means[q, j]
-                    for u in range(N):
+                    for u in range(input_off):
                         mj[u] += rj[u]
+                    for u in range(input_end, N):
+                        mj[u] += rj[u]
+                    if in_flush:
+                        c = float(in_steps)
+                        for u in range(input_off, input_end):
+                            mj[u] += c * rj[u]
+            in_pend = 0 if in_flush or not summing else in_steps
             t += 1
             if bad >= 0:
                 scr.bads[wk.w] = bad
