@@ -79,6 +79,21 @@ def test_copies_without_plasticity_equal_single_numba_runs():
     np.testing.assert_array_equal(eng.state.w, comp.initial_state().w)
 
 
+def test_default_threads_respects_omp_num_threads(monkeypatch):
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert batched.default_threads() == cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what Dask sets in its workers
+    assert batched.default_threads() == 1
+    assert BatchedNumbaEngine(compile_circuit(rich(4))).threads == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", str(cores + 5))
+    assert batched.default_threads() == cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "lots")  # not a number: ignored
+    assert batched.default_threads() == cores
+
+
 def test_threads_and_float32():
     comp = compile_circuit(rich(4))
     d = drive_of(comp, 8, 4)

@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=None,
         help="numba backend with protocol.batch > 1: worker threads sharing the copies (at "
-        "most B; the numbers do not depend on it; default: every core this process may use)",
+        "most B; the numbers do not depend on it; default: every core this process may use, "
+        "at most OMP_NUM_THREADS when set)",
     )
     p.add_argument(
         "--resume",

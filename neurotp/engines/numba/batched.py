@@ -83,11 +83,18 @@ def blas_controller():
 
 
 def default_threads() -> int:
-    """Every core this process may use."""
+    """Every core this process may use, at most ``OMP_NUM_THREADS`` when that is set to a
+    whole number: the usual limit on a library's threads, which Dask sets to 1 in its
+    workers (``distributed.nanny.pre-spawn-environ``), so a sweep's points do not start two
+    threads each on a worker that has one core."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if limit.isdigit() and int(limit) >= 1:
+        return min(cores, int(limit))
+    return cores
 
 
 @functools.cache
