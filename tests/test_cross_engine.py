@@ -35,11 +35,13 @@ def _load(name: str):
         return random_circuit(0)
     if name == "random_temporal":  # compartments, label_delay, frames (section 8 in time)
         return random_circuit(0, present=20.0, general=True, temporal=True)
+    if name == "random_slopes":  # post_slope on tanh, sigmoid (bounded) and relu rules
+        return random_circuit(1, general=True, slopes=True)
     return load_circuit(CIRCUIT_DIR / name)
 
 
 def _rate_circuits() -> list[str]:
-    names = ["random_circuit", "random_temporal"]
+    names = ["random_circuit", "random_temporal", "random_slopes"]
     for path in YAMLS:
         c = load_circuit(path)
         if all(p.model == "rate" for p in c.populations):

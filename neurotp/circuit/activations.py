@@ -45,6 +45,27 @@ _FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+#: φ′ as a function of the rate p = φ(u), for the activations that have one (a rule's
+#: ``post_slope``); codes as :data:`ACTIVATION_CODES`.
+SLOPES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": lambda p: np.ones_like(p),
+    "tanh": lambda p: 1.0 - p * p,
+    "sigmoid": lambda p: p * (1.0 - p),
+    "relu": lambda p: (p > 0.0).astype(np.result_type(p, np.float32)),
+}
+
+
+def slope_of_rate(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """φ′ of activation ``name`` as a function of the rate; ``ValueError`` naming the
+    activations that have one."""
+    try:
+        return SLOPES[name]
+    except KeyError:
+        raise ValueError(
+            f"activation {name!r} has no slope; allowed: {', '.join(SLOPES)}"
+        ) from None
+
+
 def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
     """Return φ for ``name``; raise ``ValueError`` naming the allowed activations."""
     try:

@@ -29,6 +29,7 @@ def random_circuit(
     present: float = 50.0,
     general: bool = False,
     temporal: bool = False,
+    slopes: bool = False,
 ) -> Circuit:
     """A small circuit exercising every feature: delays, traces, noise, a tied projection, a
     label population, and every rule kind. Used by the cross-engine tests.
@@ -40,7 +41,10 @@ def random_circuit(
     ``temporal=True`` adds what section 8 in time needs: compartments (``H.apical`` with a rest
     trace, ``Y.apical`` without), projections into and out of them, rules that read ``apical``
     and its traces, a label clamp that starts ``present/5`` after onset, and two stimulus
-    frames per presentation."""
+    frames per presentation.
+
+    ``slopes=True`` sets ``post_slope`` on the rules into tanh (``pred_XH``, ``rec_TS``),
+    sigmoid (``pred_HY``, with bounds) and relu (``delta_HG``) units."""
     pops = [
         Population("X", n, "linear", role="input"),
         Population("H", n, "tanh", tau=2.0, noise=0.05, bias=0.1),
@@ -158,6 +162,10 @@ def random_circuit(
     )
     if temporal:
         _add_temporal(pops, projs, traces, rules, proto, dt)
+    if slopes:
+        for r in rules:
+            if r.name in ("pred_XH", "rec_TS", "pred_HY", "delta_HG"):
+                r.post_slope = True
     return Circuit("random", pops, projs, traces, rules, proto, seed=seed)
 
 
@@ -244,6 +252,7 @@ def tp_circuit(
     epochs: int = 30,
     lr_decay: float = 0.93,
     frozen: tuple[int, ...] = (),
+    hidden_slope: bool = False,
     seed: int = 0,
 ) -> Circuit:
     """The supervised difference-target-propagation circuit for any depth.
@@ -255,6 +264,9 @@ def tp_circuit(
     ``HT = H + G - S``. Feedforward projections learn by the prediction rule toward the
     target populations, feedback projections by the reconstruction rule toward the trace of
     the forward population. ``frozen`` lists forward layers (1-based) with plasticity off.
+    ``hidden_slope`` sets ``post_slope`` on the hidden layers' prediction rules: each hidden
+    unit's update times its own slope 1 − h², the gradient of its distance to its target
+    through its tanh (the output rule stays the delta rule of a sigmoid unit).
     ``tp_circuit((64, 16, 10))`` is ``circuits/digits_tp.yaml``.
     """
     n_hidden = len(sizes) - 2
@@ -326,6 +338,7 @@ def tp_circuit(
                 bias=True,
                 targets=[TargetTerm(tgt[l])],
                 pre_trace=pre_trace,
+                post_slope=hidden_slope and l <= n_hidden,
             )
         )
     for l in range(n_hidden, 0, -1):

@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neurotp.circuit.activations import ACTIVATION_CODES, ACTIVATIONS, SLOPES
 from neurotp.circuit.spec import Circuit, FormTerm, Rule, RuleForm, compartment_of, unit_of
 
 # forms a rule can take in the table
@@ -54,6 +55,9 @@ class RuleTable(NamedTuple):
     the trace the rule reads on its pre side (a or b), −1 if none (delay blocks need it).
     Offsets are into the rate vector (SRC_RATE), the trace vector (SRC_TRACE); for SRC_PRE the
     offset is unused (the signal is the projection's delayed presynaptic rate).
+    ``slope_off[k]``: with ``post_slope``, the rate-vector offset of the post units whose
+    slope φ′(p) multiplies both terms (and the bias update), −1 without; ``slope_act[k]`` their
+    activation code (:data:`neurotp.circuit.activations.ACTIVATION_CODES`).
     """
 
     form: np.ndarray
@@ -76,6 +80,8 @@ class RuleTable(NamedTuple):
     b_off: np.ndarray
     same_pre: np.ndarray
     pre_trace: np.ndarray
+    slope_off: np.ndarray
+    slope_act: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -227,6 +233,8 @@ def rule_table(
     neg_coef = np.zeros(n)
     same_pre = np.zeros(n, np.bool_)
     pre_trace = np.full(n, -1, i64)
+    slope_off, slope_act = np.full(n, -1, i64), np.zeros(n, i64)
+    groups = {g.name: g for g in c.groups()}
     ptr, coef, src, off = [0], [], [], []
     for k, r in enumerate(c.rules):
         f = rule_form(r)
@@ -246,6 +254,10 @@ def rule_table(
         neg_coef[k] = float(f.minus_coef)
         same_pre[k] = a_src[k] == b_src[k] and a_off[k] == b_off[k]
         pre_trace[k] = max(ta, tb)
+        if r.post_slope:
+            post = c.projection(r.projection).post
+            slope_off[k] = pop_off[post]
+            slope_act[k] = ACTIVATION_CODES[groups[post].activation]
     rules = c.rules
     return RuleTable(
         form=form,
@@ -268,7 +280,16 @@ def rule_table(
         b_off=b_off,
         same_pre=same_pre,
         pre_trace=pre_trace,
+        slope_off=slope_off,
+        slope_act=slope_act,
     )
+
+
+def post_slope(rt: RuleTable, k: int, r: np.ndarray, n_post: int) -> np.ndarray:
+    """Rule k's slope factor φ′(p) at its post units, read from the rate vector ``r`` (the
+    reference engines' definition; rule k must have ``post_slope``)."""
+    off = int(rt.slope_off[k])
+    return SLOPES[ACTIVATIONS[int(rt.slope_act[k])]](r[off : off + n_post])
 
 
 def check_rule(c: Circuit, r: Rule, where: str, error: type[Exception]) -> None:
@@ -310,6 +331,14 @@ def check_rule(c: Circuit, r: Rule, where: str, error: type[Exception]) -> None:
     if preset.post_trace_of_post and traces[r.post_trace].population != proj.post:
         raise error(f"{where}.post_trace: must be a trace of the post population {proj.post!r}")
     f = rule_form(r)
+    if r.post_slope:
+        if f is None:
+            raise error(f"{where}.post_slope: Oja's rule has no slope factor; allowed: false")
+        if post.activation not in SLOPES:
+            raise error(
+                f"{where}.post_slope: the post population {post.name!r} is {post.activation}, "
+                f"which has no slope; allowed with activations {', '.join(SLOPES)}"
+            )
     if f is None:
         return
     # the form: presets name their own field in errors, general rules the form's

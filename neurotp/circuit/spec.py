@@ -150,6 +150,11 @@ class Rule:
     - ``general``: the general element-wise form, spelled out in ``form``
       (:class:`RuleForm`); the kinds above except Oja's are presets of it
       (:data:`neurotp.circuit.rules.PRESETS`).
+
+    ``post_slope: true`` multiplies an element-wise rule's update at each post unit by the
+    slope of that unit's activation at its own rate p, φ′ as a function of p
+    (:data:`neurotp.circuit.activations.SLOPES`: 1 − p² for tanh, p·(1 − p) for the sigmoid,
+    1 for linear, [p > 0] for relu): the unit's own gain, a local signal.
     """
 
     name: str
@@ -164,6 +169,7 @@ class Rule:
     forward_trace: str | None = None
     post_trace: str | None = None
     form: RuleForm | None = None
+    post_slope: bool = False
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 from neurotp.circuit.activations import ACTIVATION_CODES, activation
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.protocol import Drive
-from neurotp.circuit.rules import OJA, SRC_PRE, SRC_RATE
+from neurotp.circuit.rules import OJA, SRC_PRE, SRC_RATE, post_slope
 from neurotp.engines.base import Engine, RunResult
 from neurotp.engines.batching import (
     batch_of,
@@ -130,6 +130,9 @@ class BatchedReferenceEngine(Engine):
             for q in range(rt.term_ptr[k], rt.term_ptr[k + 1]):
                 plus += rt.term_coef[q] * signal(rt.term_src[q], rt.term_off[q], n_post)
             minus = rt.neg_coef[k] * signal(rt.neg_src[k], rt.neg_off[k], n_post)
+            if rt.slope_off[k] >= 0:  # post_slope: this copy's post units' own φ′(p)
+                g = post_slope(rt, k, rj, n_post)
+                plus, minus = g * plus, g * minus
             a = signal(rt.a_src[k], rt.a_off[k], len(x))
             b = signal(rt.b_src[k], rt.b_off[k], len(x))
             dw += eta * (np.outer(plus, a) - np.outer(minus, b))

@@ -39,7 +39,8 @@ class Factors:
     ``plus``: (cₖ, Aₖ) per positive term, Aₖ an expression on the post group; ``a``: their
     pre-side factor as a synapse reads it (e.g. ``r_pre``); ``minus_coef``, ``minus`` (B, on
     the post group) and ``b`` (pre side) the negative term; ``same_pre``: a and b are one
-    signal (the rule table's ``same_pre``).
+    signal (the rule table's ``same_pre``); ``slope``: the post units' φ′(p) that multiplies
+    both terms (a rule's ``post_slope``), or None.
     """
 
     plus: tuple[tuple[float, str], ...]
@@ -48,6 +49,7 @@ class Factors:
     minus: str
     b: str
     same_pre: bool
+    slope: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,25 @@ def bounds_code(lo: float, hi: float, open_flag: str) -> str:
     return f"\nw = clip(w, {lo_s}, {hi_s})*{open_flag} + w*(1.0 - {open_flag})"
 
 
+# φ′ as a function of the rate (neurotp.circuit.activations.SLOPES), by activation code
+SLOPE_CODE = {0: "1.0", 1: "(1 - {R}**2)", 2: "({R}*(1 - {R}))", 3: "int({R} > 0)"}
+
+
+def slope_code(code: int, rate: str) -> str:
+    """φ′ of activation ``code`` at the rate expression ``rate`` (a rule's ``post_slope``)."""
+    return SLOPE_CODE[code].format(R=rate)
+
+
 def elementwise_code(
     k: int, f: Factors, gate: str, open_flag: str, lo: float, hi: float, bias: bool
 ) -> RuleCode:
     """The Brian2 code of element-wise rule ``k`` (see the module docstring)."""
     cp, cm = f"cp_{k}", f"cm_{k}"
     plus = " + ".join(f"{fmt(c)}*{expr}" for c, expr in f.plus)
-    lines = [f"{cp} = {plus}", f"{cm} = {fmt(f.minus_coef)}*{f.minus}"]
+    minus = f"{fmt(f.minus_coef)}*{f.minus}"
+    if f.slope is not None:
+        plus, minus = f"{f.slope}*({plus})", f"{f.slope}*{minus}"
+    lines = [f"{cp} = {plus}", f"{cm} = {minus}"]
     variables = [cp, cm]
     db = None
     if bias:

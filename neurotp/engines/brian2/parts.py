@@ -20,7 +20,13 @@ import numpy as np
 
 from neurotp.circuit.compiled import Compiled, State
 from neurotp.circuit.rules import OJA, SRC_PRE, SRC_RATE
-from neurotp.engines.brian2.forms import Factors, RuleCode, elementwise_code, oja_code
+from neurotp.engines.brian2.forms import (
+    Factors,
+    RuleCode,
+    elementwise_code,
+    oja_code,
+    slope_code,
+)
 
 GATE, OPEN = "ntp_gate(t, {k})", "ntp_open(t, {k})"
 
@@ -235,6 +241,14 @@ def _post_signal(bp: Blueprint, lay: Layout, p: int, src: int, off: int) -> str:
     return bp._signals[key]
 
 
+def _slope(bp: Blueprint, lay: Layout, p: int, rt, k: int) -> str | None:
+    """Rule k's ``post_slope`` factor as an expression on ``U`` (None without one)."""
+    if rt.slope_off[k] < 0:
+        return None
+    rate = _post_signal(bp, lay, p, SRC_RATE, int(rt.slope_off[k]))
+    return slope_code(int(rt.slope_act[k]), rate)
+
+
 def _pre_signal(bp: Blueprint, lay: Layout, p: int, src: int, off: int) -> str:
     """A pre-side signal of a rule on projection p as a synapse reads it."""
     if src == SRC_PRE:
@@ -279,6 +293,7 @@ def add_rules(bp: Blueprint, lay: Layout) -> None:
             minus=_post_signal(bp, lay, p, rt.neg_src[k], rt.neg_off[k]),
             b=_pre_signal(bp, lay, p, rt.b_src[k], rt.b_off[k]),
             same_pre=bool(rt.same_pre[k]),
+            slope=_slope(bp, lay, p, rt, k),
         )
         rc: RuleCode = elementwise_code(k, f, gate, open_flag, lo, hi, bool(rt.bias[k]))
         bp.eqs["U"] += [f"{v} : 1" for v in rc.variables]

@@ -20,7 +20,13 @@ from collections.abc import Mapping
 from neurotp.circuit.compiled import Compiled
 from neurotp.circuit.rules import parse_signal, rule_form
 from neurotp.circuit.spec import compartment_of
-from neurotp.engines.brian2.forms import Factors, RuleCode, elementwise_code, oja_code
+from neurotp.engines.brian2.forms import (
+    Factors,
+    RuleCode,
+    elementwise_code,
+    oja_code,
+    slope_code,
+)
 
 
 def decoded(lo: float, hi: float, var: str) -> str:
@@ -68,6 +74,8 @@ class SpikingRules:
                 minus=self._post_signal(k, len(f.plus), f.minus_post),
                 b=self._pre_signal(k, f.minus_pre),
                 same_pre=bool(rt.same_pre[k]),
+                # post_slope: φ′ at the post group's own decoded rate
+                slope=slope_code(int(rt.slope_act[k]), "xdec") if r.post_slope else None,
             )
             code = elementwise_code(k, factors, gate, open_flag, lo, hi, bool(r.bias))
             self.code[k] = code

@@ -17,6 +17,18 @@ from neurotp.engines.numba.rows import matrix, oja_update, rows_update
 from neurotp.engines.numba.tables import LOWER_SAME_TR, LOWER_SAME_X, LOWER_SWAP
 
 
+@njit(cache=True, inline="always")
+def slope(code, p):
+    """φ′ of activation ``code`` at rate p (:data:`neurotp.circuit.activations.SLOPES`)."""
+    if code == 1:
+        return 1.0 - p * p
+    if code == 2:
+        return p * (1.0 - p)
+    if code == 3:
+        return 1.0 if p > 0.0 else 0.0
+    return 1.0
+
+
 @njit(cache=True)
 def fill_rows(k, rules, r, tr, post_n, ca, cb, db):
     """Row coefficients of element-wise rule k at this step into ``ca``, ``cb`` (the update
@@ -42,9 +54,15 @@ def fill_rows(k, rules, r, tr, post_n, ca, cb, db):
     off = rules.neg_off[k]
     sig = tr if rules.neg_src[k] == SRC_TRACE else r
     lower = rules.lower[k]
+    s_off, s_act = rules.slope_off[k], rules.slope_act[k]
     for a in range(post_n):
         pa = ca[a]
         na = cn * sig[off + a]
+        if s_off >= 0:  # post_slope: the post unit's own φ′(p)
+            g = slope(s_act, r[s_off + a])
+            pa = g * pa
+            na = g * na
+            ca[a] = pa  # (the lowerings below that keep ca keep the scaled one)
         d = pa - na
         db[a] = d
         if lower == LOWER_SAME_X:

@@ -116,6 +116,8 @@ class Rules(NamedTuple):
     lower: np.ndarray
     av_tr: np.ndarray
     bv_tr: np.ndarray
+    slope_off: np.ndarray
+    slope_act: np.ndarray
 
 
 class DriveArrays(NamedTuple):
@@ -276,6 +278,8 @@ def rule_rows(comp: Compiled, lowered: tuple[np.ndarray, np.ndarray, np.ndarray]
         lower,
         av_tr,
         bv_tr,
+        _i64(rt.slope_off),
+        _i64(rt.slope_act),
     )
 
 
