@@ -2,7 +2,8 @@
 ``tp_circuit`` (``digits_tp.yaml``, ``fmnist_tp.yaml``: X→H→Y, decoder YS tied to YTG, target
 step ŷ = (1 − β)·y + β·label) and, before training and after each epoch, compare on validation
 samples its hidden step HT − H = G − S = g(ŷ) − g(y) with the BP step of the same output loss at
-the same weights, (1 − h²)·Uᵀ(ŷ − y), both from steady-state rates (the rates at the end of a
+the same weights, (1 − h²)·Uᵀ(ŷ − y) (the circuit's step times 1 − h² too when its hidden rule has
+``post_slope``), both from steady-state rates (the rates at the end of a
 presentation with the label clamped: no loops reach H, so h = tanh(W x + b)). The test split is
 emptied first: nothing here scores test.
 
@@ -26,14 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from probe_validation import prepare  # noqa: E402
 
 
-def steps(comp, w, b, x, labels, n_classes, beta):
-    """(accuracy, circuit's hidden steps, BP's hidden steps), one row per sample."""
+def steps(comp, w, b, x, labels, n_classes, beta, slope=False):
+    """(accuracy, circuit's hidden steps, BP's hidden steps), one row per sample; ``slope``:
+    the hidden rule has ``post_slope`` (its step is (1 − h²)·(G − S))."""
     W, U, V = (comp.proj_matrix(w, n) for n in ("XH", "HY", "YS"))
     h = np.tanh(x @ W.T + b[comp.pop_slice("H")])
     y = 1.0 / (1.0 + np.exp(-(h @ U.T + b[comp.pop_slice("Y")])))
     yt = (1.0 - beta) * y + beta * np.eye(n_classes)[labels]
     bs = b[comp.pop_slice("S")]
     circuit = np.tanh(yt @ V.T + bs) - np.tanh(y @ V.T + bs)
+    if slope:
+        circuit = (1.0 - h**2) * circuit
     bp = (1.0 - h**2) * ((yt - y) @ U)
     return float(np.mean(y.argmax(1) == labels)), circuit, bp
 
@@ -74,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     sim = Simulation(circuit, data=data)
     comp = sim.comp
     beta = float(np.diag(comp.proj_matrix(sim.state.w, "LYT")).mean())
+    slope = any(r.projection == "XH" and r.post_slope for r in circuit.rules)
     x, labels = data.x_val[: args.samples].astype(np.float64), data.y_val[: args.samples]
     for epoch in range(args.epochs + 1):
         if epoch:
             sim.train_epoch()
-        acc, c, b = steps(comp, sim.state.w, sim.state.b, x, labels, data.n_classes, beta)
+        acc, c, b = steps(comp, sim.state.w, sim.state.b, x, labels, data.n_classes, beta, slope)
         print(
             json.dumps(
                 {
