@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         data = prepare(data, args.inputs)
     except ValueError as exc:
         ap.error(str(exc))
-    opts = {"threads": args.threads} if args.threads and p.batch > 1 else {}
+    if args.threads is not None and p.batch == 1:
+        ap.error("--threads: allowed only with protocol.batch > 1 (as for neurotp run)")
+    opts = {} if args.threads is None else {"threads": args.threads}
     sim = Simulation(circuit, data=data, engine_options=opts)
     vals = []
     t0 = time.perf_counter()

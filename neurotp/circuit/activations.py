@@ -55,17 +55,6 @@ SLOPES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def slope_of_rate(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """φ′ of activation ``name`` as a function of the rate; ``ValueError`` naming the
-    activations that have one."""
-    try:
-        return SLOPES[name]
-    except KeyError:
-        raise ValueError(
-            f"activation {name!r} has no slope; allowed: {', '.join(SLOPES)}"
-        ) from None
-
-
 def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
     """Return φ for ``name``; raise ``ValueError`` naming the allowed activations."""
     try:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurotp.circuit.activations import ACTIVATION_CODES, SLOPES
+
 
 def fmt(x: float) -> str:
     """A float as a Brian2 literal that round-trips exactly (parenthesised if negative)."""
@@ -75,8 +77,14 @@ def bounds_code(lo: float, hi: float, open_flag: str) -> str:
     return f"\nw = clip(w, {lo_s}, {hi_s})*{open_flag} + w*(1.0 - {open_flag})"
 
 
-# φ′ as a function of the rate (neurotp.circuit.activations.SLOPES), by activation code
-SLOPE_CODE = {0: "1.0", 1: "(1 - {R}**2)", 2: "({R}*(1 - {R}))", 3: "int({R} > 0)"}
+# φ′ as a function of the rate R, the expressions of neurotp.circuit.activations.SLOPES
+SLOPE_CODE = {
+    ACTIVATION_CODES["linear"]: "1.0",
+    ACTIVATION_CODES["tanh"]: "(1 - {R}**2)",
+    ACTIVATION_CODES["sigmoid"]: "({R}*(1 - {R}))",
+    ACTIVATION_CODES["relu"]: "int({R} > 0)",
+}
+assert set(SLOPE_CODE) == {ACTIVATION_CODES[n] for n in SLOPES}, "keep SLOPE_CODE in step"
 
 
 def slope_code(code: int, rate: str) -> str:

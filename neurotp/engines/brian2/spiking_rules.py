@@ -75,7 +75,7 @@ class SpikingRules:
                 b=self._pre_signal(k, f.minus_pre),
                 same_pre=bool(rt.same_pre[k]),
                 # post_slope: φ′ at the post group's own decoded rate
-                slope=slope_code(int(rt.slope_act[k]), "xdec") if r.post_slope else None,
+                slope=slope_code(int(rt.slope_act[k]), "xdec") if rt.slope_off[k] >= 0 else None,
             )
             code = elementwise_code(k, factors, gate, open_flag, lo, hi, bool(r.bias))
             self.code[k] = code

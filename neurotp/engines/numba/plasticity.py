@@ -62,7 +62,6 @@ def fill_rows(k, rules, r, tr, post_n, ca, cb, db):
             g = slope(s_act, r[s_off + a])
             pa = g * pa
             na = g * na
-            ca[a] = pa  # (the lowerings below that keep ca keep the scaled one)
         d = pa - na
         db[a] = d
         if lower == LOWER_SAME_X:
@@ -75,6 +74,7 @@ def fill_rows(k, rules, r, tr, post_n, ca, cb, db):
             ca[a] = -na
             cb[a] = -pa
         else:
+            ca[a] = pa
             cb[a] = na
 
 
