@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from test_numba_batched import drive_of, rich, temporal
 
-from neurotp.circuit import compile_circuit
+from neurotp.circuit import compile_circuit, make_drive
 from neurotp.circuit.library import tp_circuit
 from neurotp.engines.numba.batched import BatchedNumbaEngine
 
@@ -49,15 +49,53 @@ def test_held_currents_give_the_numbers_of_new_gemms(make):
     assert held.product_flops < fresh.product_flops
 
 
-def test_a_divergence_in_the_second_workers_copies_stops_both():
+def _stop(comp, d, threads):
+    """(step, unit) a drive's divergence is reported at, on ``threads`` workers."""
     from neurotp.engines.base import DivergenceError
 
-    comp = compile_circuit(rich(4))
-    d = drive_of(comp, 8, 0)
-    d.stim[3, 2] = np.inf  # sample 3: copy 3, the second worker's share
-    errors = []
-    for n in (1, 2):
-        with pytest.raises(DivergenceError) as err:
-            BatchedNumbaEngine(comp, threads=n).run(d)
-        errors.append(str(err.value))
-    assert errors[0] == errors[1] and "X" in errors[0]
+    eng = BatchedNumbaEngine(comp, threads=threads)
+    seen = []
+    eng._divergence = lambda t, unit: seen.append((t, unit)) or DivergenceError(t, "x")
+    with pytest.raises(DivergenceError):
+        eng.run(d)
+    assert eng.state.t == seen[0][0]
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("train", "bad"),
+    [
+        # (sample, input unit) made infinite; B = 8: workers of 2 hold copies 0-3 and 4-7, of 3
+        # copies 0-1, 2-3, 4-7; sample i is copy i % 8 in round i // 8
+        (True, [(3 + 8, 2)]),  # the first worker's copies only
+        (True, [(5, 4), (1 + 8, 2)]),  # the second worker's copy first, a round earlier
+        (True, [(6, 1), (2, 5)]),  # the same step: the lowest copy's unit wins
+        (False, [(6 + 8, 3), (1 + 16, 0)]),  # evaluation: no barrier at all
+    ],
+)
+def test_a_divergence_stops_at_the_step_and_unit_one_thread_finds(train, bad):
+    # workers meet only at the rule barriers: the one that finds a non-finite rate returns
+    # and stops the others; the earliest step, then the lowest copy, is reported
+    comp = compile_circuit(rich(8))
+    d = drive_of(comp, 24, 0, train=train)
+    for i, u in bad:
+        d.stim[i, u] = np.inf
+    first = _stop(comp, d, 1)
+    assert first[1] == comp.input_off + min(bad, key=lambda iu: (iu[0] // 8, iu[0] % 8))[1]
+    for n in (2, 3):
+        assert _stop(comp, d, n) == first
+
+
+def test_a_hidden_divergence_mid_presentation_stops_at_the_same_step():
+    # H overflows in one copy of the second worker only, at a step where no rule is open
+    c = tp_circuit((7, 5, 3))
+    c.protocol.batch = 8
+    c.populations[1].activation = "linear"
+    comp = compile_circuit(c)
+    x = np.random.default_rng(0).uniform(0, 1, (16, 7))
+    x[13] = 1e308  # round 1, copy 5
+    d = make_drive(comp, x, np.arange(16) % 3, np.random.default_rng(1), train=True)
+    first = _stop(comp, d, 1)
+    assert comp.pop_names[int(comp.unit_pop[first[1]])] == "H"
+    assert first[0] % 40 < 30  # a closed step: the rules are open at 30-39
+    assert _stop(comp, d, 2) == first

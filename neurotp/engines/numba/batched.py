@@ -160,7 +160,6 @@ class BatchedNumbaEngine(Engine):
         if made is None:
             made = self._made[workers] = self._new_scratch(workers)
         scr, wks = made
-        scr.bads[:] = -1
         wks[0].sync[:] = 0
         for wk in wks:
             wk.hold_ver[:] = -1
@@ -184,7 +183,6 @@ class BatchedNumbaEngine(Engine):
             np.empty((B, max_post), dtype=wdt),
             np.empty((B, max_post), dtype=wdt),
             np.empty((B, c.n_units), dtype=wdt),
-            np.full(workers, -1, dtype=np.int64),
         )
         sync = new_sync(workers)
         wks = [
@@ -246,7 +244,9 @@ class BatchedNumbaEngine(Engine):
     @staticmethod
     def _run_workers(args: tuple, means: np.ndarray, wks: list[Worker]) -> tuple:
         """Worker 0 on this thread, the others on the pool; a worker that raises stops the
-        others at their next barrier, and its exception is raised here."""
+        others at their next barrier, and its exception is raised here. Of the workers that
+        found a non-finite rate, the earliest step wins, then the lowest copies (the lowest
+        worker): what one thread finds (:func:`first_divergence`)."""
         if len(wks) == 1:
             return run_batched(*args, means, wks[0])
 
@@ -259,15 +259,31 @@ class BatchedNumbaEngine(Engine):
 
         futures = [_pool(len(wks) - 1).submit(one, wk) for wk in wks[1:]]
         first: BaseException | None = None
+        results: list[tuple] = []
         try:
-            result = one(wks[0])
+            results.append(one(wks[0]))
         except BaseException as exc:  # noqa: BLE001 - re-raised once the others stopped
-            first, result = exc, None
+            first = exc
         for f in futures:
             try:
-                f.result()
+                results.append(f.result())
             except BaseException as exc:  # noqa: BLE001
                 first = first or exc
         if first is not None:
             raise first
-        return result
+        return first_divergence(results)
+
+
+def first_divergence(results: list[tuple]) -> tuple:
+    """The drive's outcome from every worker's (status, t, unit), in worker order: done (0)
+    if all are; else the non-finite report (1) of the earliest step, the lowest worker among
+    those at that step (its copies are the lowest). A worker stopped by another's report (2)
+    has by then checked every step up to the reporter's: it meets the others only at the
+    rule barriers, and every step before the report's is past one they both crossed, or
+    before the next one it reaches."""
+    bad = [(int(t), i) for i, (status, t, _) in enumerate(results) if status == 1]
+    if bad:
+        return results[min(bad)[1]]
+    if any(int(status) != 0 for status, _, _ in results):
+        raise RuntimeError(f"batched workers stopped without a reason: {results}")
+    return results[0]

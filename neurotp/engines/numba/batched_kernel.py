@@ -13,9 +13,14 @@ rules are open splits them differently:
    pre-side signal, read in place), and of the biases, summing the copies in copy order;
 3. barrier (the traces the products read are about to move); then traces and rates.
 
-Every step ends with a barrier at which a worker reports its first non-finite unit, so all
-stop at the same step with the unit of the lowest copy, as one thread would. The barriers are
-:mod:`neurotp.engines.numba.sync`; the kernel is ``nogil``. Each element of every product is
+Those are the only barriers: at a step where no rule is open no worker reads another's
+copies, and the weights it reads were last written before a barrier both crossed, so the
+workers run the closed steps (30 of fmnist_tp's 40) at their own pace. A worker that finds a
+non-finite rate returns at once, reporting its step and first unit, and makes the others'
+next barrier return; the driver (``BatchedNumbaEngine._run_workers``) keeps the earliest
+step's report, of the lowest worker at that step: the step and unit one thread finds (the
+state past that step is not defined). The barriers are :mod:`neurotp.engines.numba.sync`;
+the kernel is ``nogil``. Each element of every product is
 the same BLAS sum whatever the split (a GEMM's rows or columns do not change the order over
 its inner dimension), which the tests check bit for bit against one worker.
 
@@ -74,7 +79,6 @@ class BatchScratch(NamedTuple):
     CA: np.ndarray  # (B, max post): fill_rows's ca, cb per copy
     CB: np.ndarray
     hold: np.ndarray  # (B, N): the held currents, at their post units
-    bads: np.ndarray  # (workers,): a worker's first non-finite unit, −1 none
 
 
 class Worker(NamedTuple):
@@ -204,9 +208,9 @@ def _rule_apply(kr, st, t, projs, traces, rules, scr, live, wk):
 @njit(cache=True, nogil=True)
 def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
     """Worker ``wk``'s part of every round of a batched drive from step ``t0``; ``means``
-    (Q, B, N) gets its copies' readout sums. Returns (status, t, unit): 0 done; 1 a copy's
-    rate is not finite at step t − 1, ``unit`` the first one of the first such copy (every
-    worker returns it); 2 aborted (another worker failed)."""
+    (Q, B, N) gets its copies' readout sums. Returns (status, t, unit): 0 done; 1 a rate of
+    this worker's copies is not finite at step t − 1, ``unit`` the first one of the first
+    such copy; 2 stopped at a barrier (another worker diverged or raised)."""
     r, hist, tr, b = st.r, st.hist, st.tr, st.b
     cur, clamped, hold = scr.cur, scr.clamped, scr.hold
     B, N = r.shape
@@ -376,15 +380,10 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
                             mj[u] += c * rj[u]
             in_pend = 0 if in_flush or not summing else in_steps
             t += 1
-            if bad >= 0:
-                scr.bads[wk.w] = bad
-            if wk.n > 1:
-                phase += 1
-                if not barrier(wk.sync, wk.w, wk.n, phase):
-                    return 2, t, -1
-            for i in range(wk.n):  # the lowest copies first: as one thread finds it
-                if scr.bads[i] >= 0:
-                    return 1, t, scr.bads[i]
+            if bad >= 0:  # the others stop at their next barrier (run_workers' choice)
+                if wk.n > 1:
+                    abort(wk.sync, wk.n)
+                return 1, t, bad
             g += 1
     return 0, t, -1
 
