@@ -34,6 +34,23 @@ def test_quick_bench_writes_every_key(tmp_path, capsys):
     bp = data["bp"]["1"]["samples_per_s"]
     assert data["cost_ratio_to_bp"] == pytest.approx(bp / best)
     assert 0 < rows[4]["gemm_fraction"] < 2
+    # the ratio compares the same arithmetic; BP in torch's float32 beside it
+    assert data["dtype"] == "float64" and data["bp"]["1"]["dtype"] == "float64"
+    assert data["bp_float32"]["1"]["dtype"] == "float32"
+    bp32 = data["bp_float32"]["1"]["samples_per_s"]
+    assert data["cost_ratio_to_bp_float32"] == pytest.approx(bp32 / best)
+    assert "float64), 1 threads" in out and "float32), 1 threads" in out
+
+
+@pytest.mark.torch
+def test_float32_runs_the_circuit_the_gemm_and_bp_in_float32(tmp_path, capsys):
+    pytest.importorskip("torch")
+    assert bench.main(_args(tmp_path, "--dtype", "float32")) == 0
+    out = capsys.readouterr().out
+    assert "training in float32" in out and "GEMM 128^3 float32" in out
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert data["dtype"] == "float32" and data["bp"]["1"]["dtype"] == "float32"
+    assert data["cost_ratio_to_bp_float32"] == data["cost_ratio_to_bp"]
 
 
 def test_forward_sizes_follow_the_shortest_path():

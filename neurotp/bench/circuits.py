@@ -8,17 +8,21 @@ For every thread count T (``--threads``) and batch B (``--batches``), the circui
 the best of ``--repeats`` timings is kept, after one untimed warm-up drive (compilation).
 B = 1 is the plain Numba engine (one thread: its row is repeated for every T). Beside it, in
 the same run and with the same T: BP (the torch baseline, ``neurotp.algorithms``, mini-batch
-``--bp-batch``) on the circuit's feedforward network, and the FLOP/s of a square float64
-GEMM (``--gemm-size``, NumPy's BLAS limited to T threads). The batched step's FLOP/s counts
-the products the batched engine did (``BatchedNumbaEngine.product_flops``: a diagonal wiring
-it computes element-wise and a held input current, :mod:`neurotp.engines.numba.batched_plan`,
-count nothing; B = 1 does every product, :func:`~neurotp.engines.numba.batched_plan.
-presentation_flops`) over the whole training time, element-wise work included.
+``--bp-batch``) on the circuit's feedforward network, and the FLOP/s of a square GEMM
+(``--gemm-size``, NumPy's BLAS limited to T threads). ``--dtype`` (default float64, the
+engines' default) is the circuit's state, the GEMM's and BP's: the ratios compare the same
+arithmetic. BP is also timed in float32 (torch's default, what a PyTorch user runs), beside.
+The batched step's FLOP/s counts the products the batched engine did
+(``BatchedNumbaEngine.product_flops``: a diagonal wiring it computes element-wise and a held
+input current, :mod:`neurotp.engines.numba.batched_plan`, count nothing; B = 1 does every
+product, :func:`~neurotp.engines.numba.batched_plan.presentation_flops`) over the whole
+training time, element-wise work included.
 
 The JSON's top level holds, for scripts: ``epoch_seconds_best`` (the circuit's training set,
 ``protocol.n_train`` minus the validation split, over the best samples/s: training only,
 no evaluation), ``cost_ratio_to_bp`` (circuit seconds per sample at the best setting over BP's
-with the same T), ``batch_speedup_32`` (samples/s at B = 32 over B = 1, best T) and
+with the same T and dtype; ``cost_ratio_to_bp_float32`` over BP's in float32),
+``batch_speedup_32`` (samples/s at B = 32 over B = 1, best T) and
 ``gemm_fraction_128`` (the batched step's FLOP/s at B = 128 over the GEMM peak, same T, best
 T). A key is null when its measurement was not asked for (e.g. ``--quick``).
 """
@@ -48,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timings per setting (best kept)")
     parser.add_argument("--bp-batch", dest="bp_batch", type=int, default=128)
     parser.add_argument("--gemm-size", dest="gemm_size", type=int, default=1024)
+    parser.add_argument(
+        "--dtype",
+        default="float64",
+        choices=["float64", "float32"],
+        help="the circuit's, the GEMM peak's and BP's arithmetic (BP is also timed in float32)",
+    )
     parser.add_argument(
         "--data",
         default="circuit",
@@ -103,12 +113,13 @@ def _data(circuit, kind: str, n: int):
     return d.x_train[:n], d.y_train[:n], len(d.x_train)
 
 
-def gemm_peak(size: int, threads: int, repeats: int = 3) -> float:
-    """FLOP/s of the best of ``repeats`` float64 (size × size) products on ``threads``."""
+def gemm_peak(size: int, threads: int, repeats: int = 3, dtype: str = "float64") -> float:
+    """FLOP/s of the best of ``repeats`` (size × size) products in ``dtype`` on ``threads``."""
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((size, size)), rng.standard_normal((size, size))
+    a = rng.standard_normal((size, size)).astype(dtype)
+    b = rng.standard_normal((size, size)).astype(dtype)
     best = np.inf
     with threadpool_limits(limits=threads, user_api="blas"):
         a @ b  # warm-up
@@ -119,8 +130,11 @@ def gemm_peak(size: int, threads: int, repeats: int = 3) -> float:
     return 2.0 * size**3 / best
 
 
-def circuit_rate(circuit, x, y, batch: int, threads: int, repeats: int) -> dict[str, Any]:
-    """Training samples/s of ``circuit`` at ``batch`` on ``threads`` (best of ``repeats``)."""
+def circuit_rate(
+    circuit, x, y, batch: int, threads: int, repeats: int, dtype: str = "float64"
+) -> dict[str, Any]:
+    """Training samples/s of ``circuit`` at ``batch`` on ``threads`` (best of ``repeats``),
+    state in ``dtype``."""
     import copy
 
     from neurotp.data.datasets import Dataset
@@ -133,7 +147,7 @@ def circuit_rate(circuit, x, y, batch: int, threads: int, repeats: int) -> dict[
     opts = {"threads": threads} if batch > 1 else {}
     best = np.inf
     for i in range(repeats + 1):
-        sim = Simulation(c, backend="numba", data=data, engine_options=opts)
+        sim = Simulation(c, backend="numba", dtype=dtype, data=data, engine_options=opts)
         warm = x[: sim.drive_size] if i == 0 else x
         t0 = time.perf_counter()
         sim.present(warm, y[: len(warm)], train=True)
@@ -153,8 +167,11 @@ def circuit_rate(circuit, x, y, batch: int, threads: int, repeats: int) -> dict[
     }
 
 
-def bp_rate(circuit, x, y, threads: int, batch: int, repeats: int) -> dict[str, Any] | None:
-    """BP's training samples/s on the circuit's feedforward sizes (torch, ``threads``)."""
+def bp_rate(
+    circuit, x, y, threads: int, batch: int, repeats: int, dtype: str = "float32"
+) -> dict[str, Any] | None:
+    """BP's training samples/s on the circuit's feedforward sizes (torch, ``threads``,
+    ``dtype``)."""
     try:
         import torch
 
@@ -163,8 +180,9 @@ def bp_rate(circuit, x, y, threads: int, batch: int, repeats: int) -> dict[str, 
         return None
     sizes = _forward_sizes(circuit)
     torch.set_num_threads(threads)
-    xt, yt = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(y))
-    alg = get_algorithm("bp")(sizes, "tanh", device=torch.device("cpu"), seed=0)
+    xt, yt = torch.from_numpy(np.asarray(x, dtype)), torch.from_numpy(np.asarray(y))
+    tdt = getattr(torch, dtype)
+    alg = get_algorithm("bp")(sizes, "tanh", device=torch.device("cpu"), seed=0, dtype=tdt)
     best = np.inf
     for i in range(repeats + 1):
         t0 = time.perf_counter()
@@ -172,7 +190,13 @@ def bp_rate(circuit, x, y, threads: int, batch: int, repeats: int) -> dict[str, 
             alg.train_batch(xt[s : s + batch], yt[s : s + batch])
         if i > 0:
             best = min(best, time.perf_counter() - t0)
-    return {"threads": threads, "sizes": sizes, "seconds": best, "samples_per_s": len(x) / best}
+    return {
+        "threads": threads,
+        "dtype": dtype,
+        "sizes": sizes,
+        "seconds": best,
+        "samples_per_s": len(x) / best,
+    }
 
 
 def _forward_sizes(circuit) -> list[int]:
@@ -206,14 +230,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     st = _settings(args)
     circuit = load_circuit(args.circuit, check_data=args.data == "circuit")
     x, y, epoch_n = _data(circuit, args.data, st["samples"])
-    rows, bp, peaks = [], {}, {}
+    dtype = args.dtype
+    rows, bp, bp32, peaks = [], {}, {}, {}
     for threads in st["threads"]:
-        peaks[threads] = gemm_peak(st["gemm_size"], threads)
+        peaks[threads] = gemm_peak(st["gemm_size"], threads, dtype=dtype)
         for batch in st["batches"]:
-            row = circuit_rate(circuit, x, y, batch, threads, st["repeats"])
+            row = circuit_rate(circuit, x, y, batch, threads, st["repeats"], dtype)
             row["gemm_fraction"] = row["gemm_flops_per_s"] / peaks[threads]
             rows.append(row)
-        bp[threads] = bp_rate(circuit, x, y, threads, args.bp_batch, st["repeats"])
+        bp[threads] = bp_rate(circuit, x, y, threads, args.bp_batch, st["repeats"], dtype)
+        bp32[threads] = (
+            bp[threads]
+            if dtype == "float32"
+            else bp_rate(circuit, x, y, threads, args.bp_batch, st["repeats"], "float32")
+        )
     best = max(rows, key=lambda r: r["samples_per_s"])
 
     def at(batch: int) -> list[dict[str, Any]]:
@@ -223,8 +253,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if at(1) and at(32):
         speedup = max(r["samples_per_s"] for r in at(32)) / at(1)[0]["samples_per_s"]
     fraction = max((r["gemm_fraction"] for r in at(128)), default=None)
-    bp_best = bp.get(best["threads_asked"])
-    ratio = None if bp_best is None else bp_best["samples_per_s"] / best["samples_per_s"]
+
+    def ratio_to(rates: dict[int, Any]) -> float | None:
+        b = rates.get(best["threads_asked"])
+        return None if b is None else b["samples_per_s"] / best["samples_per_s"]
+
     return {
         "circuit": circuit.name,
         "data": args.data if args.data == "synthetic" else circuit.protocol.dataset,
@@ -233,13 +266,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "epoch_samples": epoch_n,
         "machine": platform.processor() or platform.machine(),
         "epoch_seconds_best": epoch_n / best["samples_per_s"],
-        "cost_ratio_to_bp": ratio,
+        "cost_ratio_to_bp": ratio_to(bp),
+        "cost_ratio_to_bp_float32": ratio_to(bp32),
+        "dtype": dtype,
         "batch_speedup_32": speedup,
         "gemm_fraction_128": fraction,
         "best": {"batch": best["batch"], "threads": best["threads_asked"]},
         "gemm_size": st["gemm_size"],
         "gemm_peak_flops_per_s": {str(t): v for t, v in peaks.items()},
         "bp": {str(t): v for t, v in bp.items()},
+        "bp_float32": {str(t): v for t, v in bp32.items()},
         "bp_batch": args.bp_batch,
         "results": rows,
     }
@@ -248,8 +284,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def format_table(result: dict[str, Any]) -> str:
     """Plain-text table: samples/s and GEMM fraction per setting, BP and the peak."""
     lines = [
-        f"{result['circuit']} on {result['data']}: training, {result['samples']} samples per "
-        f"timing, best of {result['repeats']}",
+        f"{result['circuit']} on {result['data']}: training in {result['dtype']}, "
+        f"{result['samples']} samples per timing, best of {result['repeats']}",
         f"{'B':>5s} {'threads':>7s} {'samples/s':>10s} {'s/epoch':>8s} {'GFLOP/s':>8s}"
         f" {'of peak':>8s} {'x BP':>6s}",
     ]
@@ -262,14 +298,19 @@ def format_table(result: dict[str, Any]) -> str:
             f"{n / r['samples_per_s']:8.1f} {r['gemm_flops_per_s'] / 1e9:8.2f} "
             f"{100 * r['gemm_fraction']:7.1f}% {xbp:>6s}"
         )
-    for t, b in result["bp"].items():
+    bps = list(result["bp"].items())
+    if result["dtype"] != "float32":
+        bps += list(result["bp_float32"].items())
+    for t, b in bps:
         if b:
             lines.append(
-                f"BP {'-'.join(map(str, b['sizes']))} (batch {result['bp_batch']}), {t} threads: "
-                f"{b['samples_per_s']:.0f} samples/s"
+                f"BP {'-'.join(map(str, b['sizes']))} (batch {result['bp_batch']}, "
+                f"{b['dtype']}), {t} threads: {b['samples_per_s']:.0f} samples/s"
             )
     for t, v in result["gemm_peak_flops_per_s"].items():
-        lines.append(f"GEMM {result['gemm_size']}^3 float64, {t} threads: {v / 1e9:.2f} GFLOP/s")
+        lines.append(
+            f"GEMM {result['gemm_size']}^3 {result['dtype']}, {t} threads: {v / 1e9:.2f} GFLOP/s"
+        )
 
     def fmt(v: float | None, unit: str = "") -> str:
         return "-" if v is None else f"{v:.2f}{unit}"
@@ -277,7 +318,8 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(
         f"epoch {n} samples at the best setting (B {result['best']['batch']}, "
         f"{result['best']['threads']} threads): {result['epoch_seconds_best']:.1f} s; "
-        f"cost x BP {fmt(result['cost_ratio_to_bp'])}; B=32 / B=1 "
+        f"cost x BP {fmt(result['cost_ratio_to_bp'])} ({result['dtype']}; "
+        f"x BP in float32 {fmt(result['cost_ratio_to_bp_float32'])}); B=32 / B=1 "
         f"{fmt(result['batch_speedup_32'], 'x')}; B=128 GEMM fraction "
         f"{fmt(result['gemm_fraction_128'])}"
     )
