@@ -42,6 +42,7 @@ from neurotp.engines.numba.blas import gemm
 from neurotp.engines.numba.plasticity import fill_rows
 from neurotp.engines.numba.sync import abort, barrier
 from neurotp.engines.numba.tables import LOWER_SAME_TR, LOWER_SAME_X
+from neurotp.engines.numba.unmanaged import unmanaged
 
 ALIGN = 4  # a worker's rows of a weight matrix start at a multiple of this (_share)
 
@@ -211,6 +212,17 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
     (Q, B, N) gets its copies' readout sums. Returns (status, t, unit): 0 done; 1 a rate of
     this worker's copies is not finite at step t − 1, ``unit`` the first one of the first
     such copy; 2 stopped at a barrier (another worker diverged or raised)."""
+    # the arrays as aliases Numba does not reference-count (unmanaged): the views the loops
+    # take of them cost no atomic operation; the caller holds the arrays for the whole call
+    st, scr, wk, means = unmanaged(st), unmanaged(scr), unmanaged(wk), unmanaged(means)
+    units, projs, traces, rules = (
+        unmanaged(units),
+        unmanaged(projs),
+        unmanaged(traces),
+        unmanaged(rules),
+    )
+    drive = unmanaged(drive)
+    stim, active, noise = drive.stim, drive.active, drive.noise
     r, hist, tr, b = st.r, st.hist, st.tr, st.b
     cur, clamped, hold = scr.cur, scr.clamped, scr.hold
     B, N = r.shape
@@ -231,7 +243,7 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
     t = t0
     g = 0
     for q in range(drive.active.shape[0]):
-        live = drive.active[q]
+        live = active[q]
         f_prev = -1
         for k in range(drive.spp):
             presenting = k < drive.present_steps
@@ -247,7 +259,7 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
                 rj, cj, hj = r[j], cur[j], hist[slot, j]  # 1-D rows: the loops vectorise
                 if new_frame:
                     if presenting:
-                        sj = drive.stim[q, j, f]
+                        sj = stim[q, j, f]
                         for u in range(input_n):
                             rj[input_off + u] = sj[u]
                     else:
@@ -309,7 +321,7 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
             for j in range(j0, j1):
                 for m in range(noise_idx.shape[0]):
                     u = noise_idx[m]
-                    cur[j, u] += sigma[u] * drive.noise[g, j, m]
+                    cur[j, u] += sigma[u] * noise[g, j, m]
             # ---- compartments nudge their somata: gain·(a − ā) ----
             for m in range(units.cpl_dst.shape[0]):
                 src, dst, rest = units.cpl_src[m], units.cpl_dst[m], units.cpl_rest[m]
