@@ -29,6 +29,8 @@ the explanation of where and why accuracy breaks.
 Every point (axis value × seed) is cached in its own file under figures/_cache/time/ (the key:
 the resolved circuit's hash, epochs, whether it measures the nudge), apart from plotting, so
 an interrupted run resumes where it stopped and the circuit as it is runs once for all axes.
+Each point also records the code that computed it (:func:`neurotp.provenance.source_hash`):
+a point from other code is computed again (``--plot-only`` draws it, and says how many).
 
     python figures/fig_time.py [--circuit circuits/digits_temporal.yaml] [--seeds 0 1 2]
         [--epochs 0] [--n-train N] [--axes feedback label apical pre post ...] [--jobs 2]
@@ -243,11 +245,13 @@ def load(path: str, overrides: list[str], seed: int, n_train: int | None):
 def run_point(circuit: str, p: Point, epochs: int | None, n_train: int | None, hidden: str):
     """Train one point; its final test accuracy (and the nudge course for a diag point)."""
     from neurotp.engines.base import DivergenceError
+    from neurotp.provenance import source_hash
     from neurotp.simulation import Simulation
 
     t0 = time.perf_counter()
     sim = Simulation(load(p.circuit or circuit, p.overrides, p.seed, n_train))
     out: dict[str, Any] = {"axis": p.axis, "value": p.value, "seed": p.seed, "dt": sim.comp.dt}
+    out["code"] = source_hash()
     if p.circuit:
         out["circuit"] = p.circuit
     try:
@@ -272,15 +276,29 @@ def _work(args: argparse.Namespace, todo: list[Point]) -> None:
 
 
 def compute(args: argparse.Namespace, pts: list[Point]) -> list[dict]:
-    """Run the points not cached yet (all with ``--force``; none with ``--plot-only``), in
-    ``--jobs`` forked processes (each writes its points' cache files), and read them all."""
+    """Run the points not cached yet, or cached by other code (all with ``--force``; none
+    with ``--plot-only``), in ``--jobs`` forked processes (each writes its points' cache
+    files), and read them all."""
+    from neurotp.provenance import source_hash
+
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    todo, seen = [], set()
+    code = source_hash()
+    todo, seen, stale = [], set(), set()
     for p in pts:
-        if p.key not in seen and (args.force or not (cache / f"{p.key}.json").exists()):
+        f = cache / f"{p.key}.json"
+        old = f.exists() and json.loads(f.read_text()).get("code") != code
+        if old:
+            stale.add(p.key)
+        if p.key not in seen and (args.force or not f.exists() or old):
             todo.append(p)
             seen.add(p.key)
+    if args.plot_only and stale:
+        print(
+            f"--plot-only: {len(stale)} of the cached points were computed by other code "
+            "(run without --plot-only to compute them again)",
+            flush=True,
+        )
     if todo and not args.plot_only:
         if args.jobs > 1:
             import multiprocessing as mp

@@ -125,3 +125,22 @@ def test_main_caches_each_point_once_and_plots_from_the_cache(fig, tmp_path, mon
     assert all(("nudge" in r) == (r["seed"] == 0 and r["axis"] != "reference") for r in rows)
     summary = fig.summary(rows)
     assert summary["feedback"][fb][2] == 2 and 0 <= summary["feedback"][fb][0] <= 100
+
+    # a point computed by other code (another source hash) is computed again, and
+    # --plot-only draws it but says so
+    import json
+
+    stale = sorted((tmp_path / "c").glob("*.json"))[0]
+    old = json.loads(stale.read_text())
+    stale.write_text(json.dumps({**old, "code": "0" * 16}))
+    ran = []
+
+    def rerun(circuit, p, *a, **k):
+        ran.append(p.key)
+        return {**old, "seconds": 0.0}
+
+    monkeypatch.setattr(fig, "run_point", rerun)
+    fig.compute(fig.parse(argv + ["--plot-only"]), fig.points(fig.parse(argv), CIRCUIT.read_text()))
+    assert ran == []
+    fig.compute(fig.parse(argv), fig.points(fig.parse(argv), CIRCUIT.read_text()))
+    assert ran == [stale.stem]
