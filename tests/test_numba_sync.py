@@ -5,7 +5,7 @@ import threading
 import numpy as np
 from numba import njit
 
-from neurotp.engines.numba.sync import abort, barrier, new_sync
+from neurotp.engines.numba.sync import PAD, abort, barrier, new_sync
 
 
 @njit(nogil=True)
@@ -48,4 +48,14 @@ def test_abort_frees_a_worker_that_waits_alone():
     abort(sync, 2)
     t.join(timeout=60)
     assert result == [False]
-    assert not barrier(sync, 1, 2, 1)  # after an abort every barrier says so at once
+    assert not barrier(sync, 1, 2, 2)  # after an abort, a barrier the other never reaches
+
+
+def test_a_barrier_every_worker_reached_succeeds_after_an_abort():
+    # worker 1 passed phase 1 and then aborted (it diverged); worker 0, still leaving the
+    # barrier of phase 1, must go on to check its own step (it did stop here once, under load)
+    sync = new_sync(2)
+    sync[1 * PAD] = 1  # worker 1 has reached phase 1
+    abort(sync, 2)
+    assert barrier(sync, 0, 2, 1)
+    assert not barrier(sync, 0, 2, 2)

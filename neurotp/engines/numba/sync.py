@@ -9,7 +9,8 @@ loads acquire (sequentially consistent), so whatever a worker wrote before the b
 seen by the others after it. A waiting worker spins with the CPU's ``pause`` and, after
 ``SPINS`` rounds, gives its core away (``sched_yield``) between reads: two workers on two
 busy cores still make progress. Any worker may set the abort word (:func:`abort`, e.g. when
-the other raised): every barrier then returns False at once.
+the other raised or diverged): a worker waiting at a barrier the others have not reached then
+returns False at once (one they all have reached still succeeds).
 
 Layout of ``sync`` (int64): worker w's phase at ``w * PAD``, the abort word at ``n * PAD``
 (``PAD`` words apart: each on its own cache line). The atomics are LLVM instructions
@@ -110,7 +111,9 @@ def abort(sync, n):
 @njit(cache=True, nogil=True)
 def barrier(sync, w, n, phase):
     """Worker ``w`` of ``n`` reaches ``phase``; returns True once every worker has, False if
-    the run was aborted."""
+    the run is aborted while it waits. A barrier every worker has reached succeeds even if
+    the abort word was set since: a worker that diverged right after it (and aborted) must
+    not stop another that is still leaving it, before that one has checked the same step."""
     atomic_store(sync, w * PAD, phase)
     for i in range(n):
         spins = 0
@@ -122,4 +125,4 @@ def barrier(sync, w, n, phase):
                 cpu_relax()
             else:
                 sched_yield()
-    return atomic_load(sync, n * PAD) == 0
+    return True
