@@ -284,13 +284,15 @@ def compute(args: argparse.Namespace, pts: list[Point]) -> list[dict]:
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     code = source_hash()
-    todo, seen, stale = [], set(), set()
+    have: dict[str, dict] = {}  # the cached points, each read once
     for p in pts:
         f = cache / f"{p.key}.json"
-        old = f.exists() and json.loads(f.read_text()).get("code") != code
-        if old:
-            stale.add(p.key)
-        if p.key not in seen and (args.force or not f.exists() or old):
+        if p.key not in have and f.exists():
+            have[p.key] = json.loads(f.read_text())
+    stale = {k for k, r in have.items() if r.get("code") != code}
+    todo, seen = [], set()
+    for p in pts:
+        if p.key not in seen and (args.force or p.key not in have or p.key in stale):
             todo.append(p)
             seen.add(p.key)
     if args.plot_only and stale:
@@ -322,12 +324,9 @@ def compute(args: argparse.Namespace, pts: list[Point]) -> list[dict]:
                 raise RuntimeError(f"--jobs: {len(failed)} worker(s) failed (exit {failed})")
         else:
             _work(args, todo)
-    rows = []
-    for p in pts:
-        f = cache / f"{p.key}.json"
-        if f.exists():
-            rows.append({**json.loads(f.read_text()), "axis": p.axis, "value": p.value})
-    return rows
+        for p in todo:  # what the workers wrote
+            have[p.key] = json.loads((cache / f"{p.key}.json").read_text())
+    return [{**have[p.key], "axis": p.axis, "value": p.value} for p in pts if p.key in have]
 
 
 def _store(cache: Path, p: Point, res: dict) -> None:

@@ -2,6 +2,7 @@
 the engine's, the label's nudge arrives later by exactly the extra loop delay, and main()
 caches every point once (points that are the same circuit share one run)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -128,8 +129,6 @@ def test_main_caches_each_point_once_and_plots_from_the_cache(fig, tmp_path, mon
 
     # a point computed by other code (another source hash) is computed again, and
     # --plot-only draws it but says so
-    import json
-
     stale = sorted((tmp_path / "c").glob("*.json"))[0]
     old = json.loads(stale.read_text())
     stale.write_text(json.dumps({**old, "code": "0" * 16}))

@@ -66,7 +66,8 @@ def _stop(comp, d, threads):
     ("train", "bad"),
     [
         # (sample, input unit) made infinite; B = 8: workers of 2 hold copies 0-3 and 4-7, of 3
-        # copies 0-1, 2-3, 4-7; sample i is copy i % 8 in round i // 8
+        # none, 0-3 and 4-7 (shares start at multiples of 4); sample i is copy i % 8 in round
+        # i // 8
         (True, [(3 + 8, 2)]),  # the first worker's copies only
         (True, [(5, 4), (1 + 8, 2)]),  # the second worker's copy first, a round earlier
         (True, [(6, 1), (2, 5)]),  # the same step: the lowest copy's unit wins

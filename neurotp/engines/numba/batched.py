@@ -278,9 +278,8 @@ def first_divergence(results: list[tuple]) -> tuple:
     """The drive's outcome from every worker's (status, t, unit), in worker order: done (0)
     if all are; else the non-finite report (1) of the earliest step, the lowest worker among
     those at that step (its copies are the lowest). A worker stopped by another's report (2)
-    has by then checked every step up to the reporter's: it meets the others only at the
-    rule barriers, and every step before the report's is past one they both crossed, or
-    before the next one it reaches."""
+    stops only at a barrier the reporter never reached (:func:`~neurotp.engines.numba.sync.
+    barrier`), after the reporter's step: it has checked that step and every one before."""
     bad = [(int(t), i) for i, (status, t, _) in enumerate(results) if status == 1]
     if bad:
         return results[min(bad)[1]]

@@ -16,8 +16,9 @@ rules are open splits them differently:
 Those are the only barriers: at a step where no rule is open no worker reads another's
 copies, and the weights it reads were last written before a barrier both crossed, so the
 workers run the closed steps (30 of fmnist_tp's 40) at their own pace. A worker that finds a
-non-finite rate returns at once, reporting its step and first unit, and makes the others'
-next barrier return; the driver (``BatchedNumbaEngine._run_workers``) keeps the earliest
+non-finite rate returns at once, reporting its step and first unit, and aborts the others
+(a worker waiting at a barrier they have not all reached returns; :func:`~neurotp.engines.
+numba.sync.barrier`); the driver (``BatchedNumbaEngine._run_workers``) keeps the earliest
 step's report, of the lowest worker at that step: the step and unit one thread finds (the
 state past that step is not defined). The barriers are :mod:`neurotp.engines.numba.sync`;
 the kernel is ``nogil``. Each element of every product is
@@ -240,7 +241,6 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
         unmanaged(rules),
     )
     drive = unmanaged(drive)
-    stim, active, noise = drive.stim, drive.active, drive.noise
     r, hist, tr, b = st.r, st.hist, st.tr, st.b
     cur, clamped, hold = scr.cur, scr.clamped, scr.hold
     B, N = r.shape
@@ -261,7 +261,7 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
     t = t0
     g = 0
     for q in range(drive.active.shape[0]):
-        live = active[q]
+        live = drive.active[q]
         f_prev = -1
         for k in range(drive.spp):
             presenting = k < drive.present_steps
@@ -277,7 +277,7 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
                 rj, cj, hj = r[j], cur[j], hist[slot, j]  # 1-D rows: the loops vectorise
                 if new_frame:
                     if presenting:
-                        _copy(rj[input_off:input_end], stim[q, j, f], 0, input_n)
+                        _copy(rj[input_off:input_end], drive.stim[q, j, f], 0, input_n)
                     else:
                         rj[input_off:input_end] = 0.0
                 lab_on = (
@@ -331,7 +331,7 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
             for j in range(j0, j1):
                 for m in range(noise_idx.shape[0]):
                     u = noise_idx[m]
-                    cur[j, u] += sigma[u] * noise[g, j, m]
+                    cur[j, u] += sigma[u] * drive.noise[g, j, m]
             # ---- compartments nudge their somata: gain·(a − ā) ----
             for m in range(units.cpl_dst.shape[0]):
                 src, dst, rest = units.cpl_src[m], units.cpl_dst[m], units.cpl_rest[m]
@@ -398,7 +398,7 @@ def run_batched(st, t0, units, projs, traces, rules, drive, scr, means, wk):
                         _add(mj, rj, float(in_steps), input_off, input_end)
             in_pend = 0 if in_flush or not summing else in_steps
             t += 1
-            if bad >= 0:  # the others stop at their next barrier (run_workers' choice)
+            if bad >= 0:  # the others stop at a barrier this worker never reaches
                 if wk.n > 1:
                     abort(wk.sync, wk.n)
                 return 1, t, bad
